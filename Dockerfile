@@ -1,0 +1,49 @@
+# mediastore for Cloud Run: dependencies in a virtualenv built in one stage, the code run as a
+# non-root user in another. Every dependency ships a manylinux wheel for CPython 3.11, so no
+# compiler is needed.
+
+FROM python:3.11-slim AS build
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+
+# The pinned runtime dependencies of pyproject.toml (no dev extras). Only pyproject.toml is
+# copied, so a code-only change reuses this layer.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
+    && pip install -r requirements.txt
+
+
+FROM python:3.11-slim
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    APP_ENV=production \
+    PORT=8080
+
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin mediastore
+COPY --from=build /opt/venv /opt/venv
+
+# The code runs from the source tree (gunicorn puts its cwd on sys.path), so a package missing
+# from pyproject's package list cannot silently vanish from the image. Owned by root: read-only
+# to the service user; compiled here because that user cannot write __pycache__.
+WORKDIR /srv
+COPY config.py wsgi.py ./
+COPY app/ app/
+COPY blueprints/ blueprints/
+COPY services/ services/
+RUN python -m compileall -q /srv
+USER mediastore
+
+EXPOSE 8080
+
+# One worker, eight threads: Cloud Run scales instances, not processes. --timeout 0 leaves
+# request time limits to Cloud Run. No --preload: gRPC clients created before fork hang.
+# --no-control-socket: gunicorn >= 25.1 otherwise tries to open a runtime-control socket under
+# $HOME, which this user has none of; Cloud Run has no use for it. exec makes gunicorn PID 1, so
+# it receives Cloud Run's SIGTERM directly.
+CMD ["/bin/sh", "-c", "exec gunicorn --workers 1 --threads 8 --timeout 0 --no-control-socket --bind :$PORT wsgi:app"]

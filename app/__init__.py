@@ -1,0 +1,77 @@
+"""The application factory: config, services, blueprints, errors, logging."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from app.auth import configure_jwt, init_auth
+from app.cli import register_cli
+from app.errors import register_error_handlers
+from app.keys import persistent_secret, read_public_key
+from app.logging import configure_logging
+from blueprints import delete, download, health, signed, status, upload
+from config import load_config
+from services.container import Services, build_services
+
+BLUEPRINTS = (health, upload, delete, status, download, signed)
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, services: Services | None = None) -> Flask:
+    """Build the app; `config` overrides settings, `services` replaces the real ones."""
+    app = Flask(__name__)
+    settings = load_settings(app, config)
+    configure_logging(app)
+    app.extensions["mediastore"] = services or build_services(
+        settings, signing_key=url_signing_key(settings).encode()
+    )
+    init_auth(app, app.extensions["mediastore"].profiles)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def load_settings(app: Flask, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Load and check the settings, fill in development secrets, apply them to the app."""
+    settings = load_config(overrides)
+    if not settings.get("JWT_SECRET_KEY") and settings["JWT_ALGORITHM"] == "HS256":
+        settings["JWT_SECRET_KEY"] = persistent_secret(settings["DATA_DIR"], "jwt-secret")
+    app.config.update(settings)
+    # Leave room for the multipart envelope around the largest allowed file.
+    app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_BYTES"] + 1024 * 1024
+    app.config.update(
+        API_TITLE="mediastore",
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            }
+        },
+    )
+    configure_jwt(app, settings, read_public_key(settings))
+    return settings
+
+
+def url_signing_key(settings: Mapping[str, Any]) -> str:
+    """The key of the local store's signed URLs: configured, or generated in DATA_DIR."""
+    if settings.get("URL_SIGNING_KEY"):
+        return settings["URL_SIGNING_KEY"]
+    if settings.get("GCS_BUCKET"):
+        return ""  # GCS signs its own URLs
+    return persistent_secret(settings["DATA_DIR"], "url-signing-key")
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every blueprint through flask-smorest so /openapi.json describes them."""
+    api = Api(app)
+    for module in BLUEPRINTS:
+        api.register_blueprint(module.blp)

@@ -1,0 +1,225 @@
+"""Logging: Cloud Logging JSON lines on Cloud Run, readable lines elsewhere, access lines."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from flask import Flask, Response, has_request_context, request
+from flask.logging import default_handler
+
+from config import ConfigError
+
+HANDLER_NAME = "mediastore"
+ACCESS_LOGGER = "mediastore.access"
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+_START_KEY = "mediastore.request_started"
+_TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$")
+_CLOUD_TRACE = re.compile(r"^([0-9a-fA-F]{32})(?:/([0-9]*))?(?:;o=([0-9]+))?$")
+# Attributes every LogRecord has; anything else on a record came from `extra=` and is logged.
+_RECORD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+@dataclass(frozen=True)
+class TraceContext:
+    """A request's trace as Cloud Logging wants it: hex ids, and the sampling flag when known."""
+
+    trace_id: str
+    span_id: str | None = None
+    sampled: bool | None = None
+
+
+def parse_traceparent(value: str | None) -> TraceContext | None:
+    """Parse a W3C `traceparent` header (00-TRACE_ID-SPAN_ID-FLAGS); None when malformed."""
+    match = _TRACEPARENT.match((value or "").strip())
+    if not match:
+        return None
+    version, trace_id, span_id, flags, rest = match.groups()
+    # Version ff is forbidden; version 00 has exactly four fields; all-zero ids are invalid.
+    if version == "ff" or (version == "00" and rest) or _is_zero(trace_id) or _is_zero(span_id):
+        return None
+    return TraceContext(trace_id, span_id, bool(int(flags, 16) & 1))
+
+
+def parse_cloud_trace_context(value: str | None) -> TraceContext | None:
+    """Parse an `X-Cloud-Trace-Context` header (TRACE_ID/SPAN_ID;o=1); None when malformed."""
+    match = _CLOUD_TRACE.match((value or "").strip())
+    if not match or _is_zero(match.group(1)):
+        return None
+    trace_id, span, option = match.groups()
+    # The header carries the span as a decimal uint64; Cloud Logging wants 16 hex digits.
+    span_id = f"{int(span):016x}" if span and 0 < int(span) < 2**64 else None
+    sampled = None if option is None else bool(int(option) & 1)
+    return TraceContext(trace_id.lower(), span_id, sampled)
+
+
+def parse_trace_headers(headers: Mapping[str, str]) -> TraceContext | None:
+    """Read the trace from `traceparent`, else `X-Cloud-Trace-Context`; None when neither parses."""
+    return parse_traceparent(headers.get("traceparent")) or parse_cloud_trace_context(
+        headers.get("X-Cloud-Trace-Context")
+    )
+
+
+def _is_zero(hex_id: str) -> bool:
+    return not hex_id.strip("0")
+
+
+def _current_trace(record: logging.LogRecord) -> TraceContext | None:
+    trace = getattr(record, "trace_context", None)
+    if trace is None and has_request_context():
+        trace = parse_trace_headers(request.headers)
+    return trace
+
+
+class CloudLoggingFormatter(logging.Formatter):
+    """Format a record as one JSON object with the fields Cloud Logging maps onto a LogEntry."""
+
+    def __init__(self, project: str | None = None) -> None:
+        super().__init__()
+        self.project = project
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "severity": _severity(record.levelno),
+            "message": record.getMessage(),
+            "time": _rfc3339(record.created),
+            "logger": record.name,
+        }
+        stack = self._stack_trace(record)
+        if stack:
+            # Error Reporting picks up a Python traceback from `stack_trace`.
+            entry["stack_trace"] = stack
+        entry.update(self._trace_fields(_current_trace(record)))
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRS and key != "trace_context" and key not in entry:
+                entry[key] = value
+        return json.dumps(entry, default=str)
+
+    def _stack_trace(self, record: logging.LogRecord) -> str:
+        parts = []
+        if record.exc_info:
+            parts.append(self.formatException(record.exc_info))
+        elif record.exc_text:
+            parts.append(record.exc_text)
+        if record.stack_info:
+            parts.append(self.formatStack(record.stack_info))
+        return "\n".join(parts)
+
+    def _trace_fields(self, trace: TraceContext | None) -> dict[str, Any]:
+        if trace is None:
+            return {}
+        name = trace.trace_id
+        if self.project:
+            name = f"projects/{self.project}/traces/{trace.trace_id}"
+        fields: dict[str, Any] = {"logging.googleapis.com/trace": name}
+        if trace.span_id:
+            fields["logging.googleapis.com/spanId"] = trace.span_id
+        if trace.sampled is not None:
+            fields["logging.googleapis.com/trace_sampled"] = trace.sampled
+        return fields
+
+
+def _severity(levelno: int) -> str:
+    for threshold, name in (
+        (logging.CRITICAL, "CRITICAL"),
+        (logging.ERROR, "ERROR"),
+        (logging.WARNING, "WARNING"),
+        (logging.INFO, "INFO"),
+        (logging.DEBUG, "DEBUG"),
+    ):
+        if levelno >= threshold:
+            return name
+    return "DEFAULT"
+
+
+def _rfc3339(created: float) -> str:
+    stamp = datetime.fromtimestamp(created, tz=UTC).isoformat(timespec="microseconds")
+    return stamp.replace("+00:00", "Z")
+
+
+class _StdoutHandler(logging.StreamHandler):
+    """Write to the sys.stdout of the moment, so a replaced stdout (test capture) is honoured."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> TextIO:  # type: ignore[override]
+        return sys.stdout
+
+
+def configure_logging(app: Flask, *, stream: TextIO | None = None) -> None:
+    """Send every log record through one root handler, in the format the config names."""
+    handler = logging.StreamHandler(stream) if stream is not None else _StdoutHandler()
+    handler.set_name(HANDLER_NAME)
+    handler.setFormatter(_formatter(app.config))
+    root = logging.getLogger()
+    # Replace, never add: tests build many apps in one process.
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    root.setLevel(_level(app.config.get("LOG_LEVEL", "INFO")))
+    # Flask's own stderr handler would print every app.logger record a second time.
+    app.logger.removeHandler(default_handler)
+    _register_access_log(app)
+
+
+def _formatter(config: Mapping[str, Any]) -> logging.Formatter:
+    log_format = config.get("LOG_FORMAT", "text")
+    if log_format == "json":
+        return CloudLoggingFormatter(config.get("GCP_PROJECT"))
+    if log_format == "text":
+        return logging.Formatter(TEXT_FORMAT)
+    raise ConfigError(f"LOG_FORMAT must be json or text, not {log_format!r}")
+
+
+def _level(name: str) -> int:
+    levels = logging.getLevelNamesMapping()
+    if str(name).upper() not in levels:
+        raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, not {name!r}")
+    return levels[str(name).upper()]
+
+
+def _register_access_log(app: Flask) -> None:
+    # Module-level hooks, checked by identity, so configuring an app twice logs once.
+    before = app.before_request_funcs.setdefault(None, [])
+    after = app.after_request_funcs.setdefault(None, [])
+    if _start_clock not in before:
+        before.insert(0, _start_clock)
+    if _log_access_when_sent not in after:
+        after.append(_log_access_when_sent)
+
+
+def _start_clock() -> None:
+    request.environ[_START_KEY] = time.perf_counter()
+
+
+def _log_access_when_sent(response: Response) -> Response:
+    # The line is written when the server closes the response, so a streamed download's time
+    # covers its body; the request context is gone by then, so capture what the line needs.
+    started = request.environ.get(_START_KEY, time.perf_counter())
+    fields = {"method": request.method, "path": request.path, "status": response.status_code}
+    trace = parse_trace_headers(request.headers)
+
+    def log_access() -> None:
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        logging.getLogger(ACCESS_LOGGER).info(
+            "%s %s %s %.1fms",
+            fields["method"],
+            fields["path"],
+            fields["status"],
+            duration_ms,
+            extra={**fields, "duration_ms": duration_ms, "trace_context": trace},
+        )
+
+    response.call_on_close(log_access)
+    return response

@@ -1,0 +1,1 @@
+"""HTTP only: parse the request, make one service call, shape the response."""

@@ -1,0 +1,72 @@
+"""Request and response shapes, declared once; the OpenAPI document is built from them."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class ErrorRead(Schema):
+    error = fields.String(required=True, metadata={"example": "Unauthorized"})
+
+
+class UploadRead(Schema):
+    message = fields.String(metadata={"example": "File uploaded successfully"})
+    storage_80_alert = fields.Boolean()
+    bandwidth_80_alert = fields.Boolean()
+    storage_percentage_used = fields.Float()
+    total_bandwidth_used = fields.Integer()
+    bandwidth_total_limit = fields.Integer()
+    bandwidth_percentage_used = fields.Float()
+    filename = fields.String()
+    size = fields.Integer()
+    content_type = fields.String()
+
+
+class DeleteArgs(Schema):
+    filename = fields.String(
+        required=True,
+        validate=validate.Length(min=1, error="No filename provided"),
+        error_messages={"required": "No filename provided", "null": "No filename provided"},
+    )
+
+
+class DeleteRead(Schema):
+    message = fields.String(metadata={"example": "File deleted successfully"})
+    email = fields.String(allow_none=True)
+    file_deleted = fields.String()
+    file_size = fields.Integer()
+    timestamp = fields.String()
+    date = fields.String()
+    updated_deletion_volume = fields.Integer()
+    total_deletion_count = fields.Integer()
+
+
+class StoredFileRead(Schema):
+    filename = fields.String(metadata={"example": "username/video.mp4"})
+    name = fields.String(metadata={"example": "video.mp4"})
+    size = fields.Integer()
+    content_type = fields.String()
+    uploaded_at = fields.DateTime()
+
+
+class StatusRead(Schema):
+    total_storage = fields.Integer(metadata={"example": 52428800})
+    used_storage = fields.Integer()
+    storage_percentage = fields.Float()
+    bandwidth_used_today = fields.Integer()
+    bandwidth_limit = fields.Integer()
+    files = fields.List(fields.Nested(StoredFileRead))
+
+
+class SignedUrlRead(Schema):
+    url = fields.String(required=True)
+
+
+class HealthRead(Schema):
+    status = fields.String(metadata={"example": "healthy"})
+
+
+class ReadyRead(Schema):
+    status = fields.String(metadata={"example": "ready"})
+    down = fields.List(fields.String())
+    checks = fields.Dict(keys=fields.String(), values=fields.String())

@@ -1,0 +1,149 @@
+"""Configuration: the only module that reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+MIB = 1024 * 1024
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run in this environment; the message names what is missing."""
+
+
+def _int(value: str) -> int:
+    return int(value.replace("_", ""))
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+# name -> (default, parser). Every setting the service reads, in one table.
+SETTINGS: dict[str, tuple[Any, Any]] = {
+    "HOST": ("127.0.0.1", str),
+    "PORT": (8080, _int),
+    "DATA_DIR": ("./var", str),
+    "PUBLIC_BASE_URL": (None, str),
+    "LOG_FORMAT": ("text", str),
+    "LOG_LEVEL": ("INFO", str),
+    "GCP_PROJECT": (None, str),
+    # Object storage: GCS when a bucket is named, else a local directory under DATA_DIR.
+    "GCS_BUCKET": (None, str),
+    "GCS_ENDPOINT": (None, str),
+    "GCS_CHUNK_BYTES": (8 * MIB, _int),
+    "GCS_SIGNING_SERVICE_ACCOUNT": (None, str),
+    "GCS_SIGNING_KEY_FILE": (None, str),
+    "IAM_CREDENTIALS_ENDPOINT": ("https://iamcredentials.googleapis.com", str),
+    "SIGNED_URL_TTL_SECONDS": (900, _int),
+    "URL_SIGNING_KEY": (None, str),
+    # Metadata: MongoDB when a URI is given, else litemongo files under DATA_DIR.
+    "MONGO_URI": (None, str),
+    "MONGO_DB": ("mediastore", str),
+    # Auth.
+    "JWT_SECRET_KEY": (None, str),
+    "JWT_PUBLIC_KEY": (None, str),
+    "JWT_PUBLIC_KEY_PATH": (None, str),
+    "JWT_ALGORITHM": ("HS256", str),
+    "JWT_ISSUER": (None, str),
+    "JWT_AUDIENCE": (None, str),
+    "USER_SERVICE_URL": (None, str),
+    "USER_SERVICE_TIMEOUT_SECONDS": (3.0, float),
+    "USER_SERVICE_CACHE_SECONDS": (30, _int),
+    # Limits.
+    "DEFAULT_STORAGE_QUOTA_BYTES": (52_428_800, _int),
+    "DAILY_BANDWIDTH_LIMIT_BYTES": (104_857_600, _int),
+    "MAX_UPLOAD_BYTES": (1024 * MIB, _int),
+    "UPLOAD_LEASE_SECONDS": (3600, _int),
+    # Streaming: storage read size, open-range slice, and the largest body sent with a length.
+    "STORAGE_READ_CHUNK_BYTES": (4 * MIB, _int),
+    "STREAM_SLICE_BYTES": (4 * MIB, _int),
+    "RESPONSE_LENGTH_LIMIT_BYTES": (32 * MIB, _int),
+}
+
+
+class Config:
+    """Settings every environment shares; subclasses change defaults and requirements."""
+
+    APP_ENV = "development"
+    DEBUG = False
+    TESTING = False
+    required: tuple[str, ...] = ()
+    defaults: dict[str, Any] = {}
+
+    @classmethod
+    def load(
+        cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Build the settings from defaults, the environment and explicit overrides."""
+        environ = os.environ if environ is None else environ
+        settings: dict[str, Any] = {"APP_ENV": cls.APP_ENV, "TESTING": cls.TESTING}
+        for name, (default, parse) in SETTINGS.items():
+            default = cls.defaults.get(name, default)
+            raw = environ.get(name)
+            settings[name] = parse(raw) if raw not in (None, "") else default
+        settings.update(overrides or {})
+        cls.check(settings)
+        return settings
+
+    @classmethod
+    def check(cls, settings: Mapping[str, Any]) -> None:
+        """Refuse settings this environment cannot run with, naming the variable."""
+        for name in cls.required:
+            if not settings.get(name):
+                raise ConfigError(f"{name} must be set when APP_ENV={cls.APP_ENV}")
+        if settings["JWT_ALGORITHM"] not in {"HS256", "RS256", "ES256"}:
+            raise ConfigError("JWT_ALGORITHM must be one of HS256, RS256, ES256")
+
+
+class Development(Config):
+    """Embedded defaults: local directory, litemongo, a generated JWT secret."""
+
+    APP_ENV = "development"
+
+
+class Testing(Config):
+    """Like development; tests pass their own collaborators."""
+
+    APP_ENV = "testing"
+    TESTING = True
+
+
+class Production(Config):
+    """Cloud Run: GCS, MongoDB and a verification key are mandatory."""
+
+    APP_ENV = "production"
+    required = ("GCS_BUCKET", "MONGO_URI")
+    defaults = {"LOG_FORMAT": "json", "HOST": "0.0.0.0"}
+
+    @classmethod
+    def check(cls, settings: Mapping[str, Any]) -> None:
+        super().check(settings)
+        keys = ("JWT_SECRET_KEY", "JWT_PUBLIC_KEY", "JWT_PUBLIC_KEY_PATH")
+        if not any(settings.get(k) for k in keys):
+            raise ConfigError(
+                "a JWT verification key must be set when APP_ENV=production: "
+                "JWT_SECRET_KEY (HS256) or JWT_PUBLIC_KEY / JWT_PUBLIC_KEY_PATH (RS256, ES256)"
+            )
+        if settings["JWT_ALGORITHM"] == "HS256" and not settings.get("JWT_SECRET_KEY"):
+            raise ConfigError("JWT_SECRET_KEY must be set when JWT_ALGORITHM=HS256")
+        if settings["JWT_ALGORITHM"] != "HS256" and not (
+            settings.get("JWT_PUBLIC_KEY") or settings.get("JWT_PUBLIC_KEY_PATH")
+        ):
+            raise ConfigError("JWT_PUBLIC_KEY or JWT_PUBLIC_KEY_PATH must be set for RS256/ES256")
+
+
+ENVIRONMENTS = {cls.APP_ENV: cls for cls in (Development, Testing, Production)}
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Pick the environment class from APP_ENV (or the overrides) and load its settings."""
+    environ = os.environ if environ is None else environ
+    name = (overrides or {}).get("APP_ENV") or environ.get("APP_ENV") or "development"
+    if name not in ENVIRONMENTS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {name!r}")
+    return ENVIRONMENTS[name].load(environ, overrides)

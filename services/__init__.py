@@ -1,0 +1,1 @@
+"""The domain and its adapters; nothing in this package imports Flask."""

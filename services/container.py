@@ -1,0 +1,97 @@
+"""The one object that holds every service, and how the real ones are built."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from services.accounts import Accounts
+from services.docstore import open_database
+from services.objectstore import ObjectStore
+from services.uploads import VideoUploads
+from services.usage import UsageLog
+from services.users import UserProfiles
+from services.videos import VideoLibrary
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the blueprints may call, built once per process."""
+
+    database: Any
+    store: ObjectStore
+    accounts: Accounts
+    uploads: VideoUploads
+    videos: VideoLibrary
+    profiles: UserProfiles | None = None
+
+    def close(self) -> None:
+        """Release clients and worker threads."""
+        self.database.close()
+
+
+def ensure_indexes(database: Any) -> None:
+    """Create the indexes every query relies on (idempotent)."""
+    files = database["files"]
+    files.create_index([("owner", 1), ("filename", 1)], unique=True, name="owner_filename")
+    files.create_index([("owner", 1), ("state", 1)], name="owner_state")
+    database["usage"].create_index([("user_id", 1), ("date", 1)], name="user_day")
+
+
+def open_object_store(settings: Mapping[str, Any], signing_key: bytes) -> ObjectStore:
+    """GCS when GCS_BUCKET is set, else a local directory under DATA_DIR."""
+    if settings.get("GCS_BUCKET"):
+        from services.objectstore.gcs import GCSService
+
+        return GCSService.from_config(settings)
+    from services.objectstore.local import LocalObjectStore
+
+    return LocalObjectStore.from_config(settings, signing_key=signing_key)
+
+
+def build_services(
+    settings: Mapping[str, Any],
+    *,
+    database: Any = None,
+    store: ObjectStore | None = None,
+    profiles: UserProfiles | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    signing_key: bytes = b"",
+) -> Services:
+    """Wire the services from settings; tests pass their own database, store or clock."""
+    database = database if database is not None else open_database(settings)
+    store = store if store is not None else open_object_store(settings, signing_key)
+    profiles = profiles if profiles is not None else UserProfiles.from_config(settings)
+    ensure_indexes(database)
+    accounts = Accounts(
+        database["accounts"],
+        default_quota_bytes=settings["DEFAULT_STORAGE_QUOTA_BYTES"],
+        daily_bandwidth_bytes=settings["DAILY_BANDWIDTH_LIMIT_BYTES"],
+        clock=clock,
+    )
+    usage = UsageLog(database["usage"])
+    uploads = VideoUploads(
+        files=database["files"],
+        accounts=accounts,
+        usage=usage,
+        store=store,
+        clock=clock,
+        max_upload_bytes=settings["MAX_UPLOAD_BYTES"],
+        lease_seconds=settings["UPLOAD_LEASE_SECONDS"],
+    )
+    videos = VideoLibrary(
+        files=database["files"],
+        accounts=accounts,
+        usage=usage,
+        store=store,
+        clock=clock,
+        signed_url_ttl=settings["SIGNED_URL_TTL_SECONDS"],
+    )
+    return Services(database, store, accounts, uploads, videos, profiles)

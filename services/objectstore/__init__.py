@@ -1,0 +1,5 @@
+"""Object storage: one interface, a GCS and a local-directory implementation."""
+
+from services.objectstore.base import ObjectInfo, ObjectStore, ObjectWriter
+
+__all__ = ["ObjectInfo", "ObjectStore", "ObjectWriter"]

@@ -1,0 +1,161 @@
+"""Bearer tokens: strict verification, RS256/ES256 keys, the user account service."""
+
+from __future__ import annotations
+
+import time
+
+import jwt as pyjwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from services.users import UserProfiles
+from tests.conftest import JWT_TEST_SECRET
+from tests.helpers import upload
+from tests.media import make_video_of_size
+
+
+def _claims(**extra):
+    now = int(time.time())
+    return {"sub": "alice", "iat": now, "exp": now + 600, "type": "access", **extra}
+
+
+def _hs256(claims, key=JWT_TEST_SECRET):
+    return pyjwt.encode(claims, key, algorithm="HS256")
+
+
+def _status(client, token):
+    return client.get("/storage-status", headers={"Authorization": f"Bearer {token}"})
+
+
+def test_token_from_another_issuer_with_our_key_works_without_type_claim(client):
+    claims = _claims()
+    del claims["type"]
+    assert _status(client, _hs256(claims)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        _hs256(_claims(exp=int(time.time()) - 10)),
+        _hs256(_claims(), key="another-secret-another-secret-another-secret-0000"),
+        _hs256({k: v for k, v in _claims().items() if k != "exp"}),
+        _hs256({k: v for k, v in _claims().items() if k != "sub"}),
+        _hs256(_claims(sub="")),
+        _hs256(_claims(type="refresh")),
+        pyjwt.encode(_claims(), key=None, algorithm="none"),
+        "not-a-jwt",
+        "",
+    ],
+    ids=["expired", "bad-signature", "no-exp", "no-sub", "empty-sub", "refresh", "alg-none",
+         "garbage", "empty"],
+)
+def test_bad_tokens_are_401_unauthorized(client, token):
+    response = _status(client, token)
+    assert response.status_code == 401
+    assert response.get_json() == {"error": "Unauthorized"}
+
+
+@pytest.mark.parametrize("header", ["Basic abc", "Bearer", "bearer", "Token x"])
+def test_malformed_authorization_header_is_401(client, header):
+    response = client.get("/storage-status", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.get_json() == {"error": "Unauthorized"}
+
+
+def test_identity_email_and_username_come_from_claims(client):
+    token = _hs256(_claims(email="a@example.com", username="al"))
+    assert upload(client, {"Authorization": f"Bearer {token}"},
+                  make_video_of_size(1000), "a.mp4").status_code == 200
+    body = client.get("/storage-status", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert body["files"][0]["filename"] == "al/a.mp4"
+    deleted = client.delete("/delete-file", json={"filename": "a.mp4"},
+                            headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert deleted["email"] == "a@example.com"
+
+
+def test_email_is_null_and_username_is_sub_without_claims(client, auth):
+    upload(client, auth(), make_video_of_size(1000), "a.mp4")
+    body = client.get("/storage-status", headers=auth()).get_json()
+    assert body["files"][0]["filename"] == "alice/a.mp4"
+    deleted = client.delete("/delete-file", json={"filename": "a.mp4"}, headers=auth()).get_json()
+    assert deleted["email"] is None
+
+
+def _pem_pair(kind):
+    key = rsa.generate_private_key(65537, 2048) if kind == "RS256" else ec.generate_private_key(
+        ec.SECP256R1())
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return key, public
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+def test_asymmetric_tokens_verify_with_the_public_key(make_app, algorithm, tmp_path):
+    key, public = _pem_pair(algorithm)
+    client = make_app(JWT_ALGORITHM=algorithm, JWT_PUBLIC_KEY=public).test_client()
+    assert _status(client, pyjwt.encode(_claims(), key, algorithm=algorithm)).status_code == 200
+    other, _ = _pem_pair(algorithm)
+    assert _status(client, pyjwt.encode(_claims(), other, algorithm=algorithm)).status_code == 401
+    # An HS256 token signed with the public key text must not pass (algorithm confusion).
+    confused = pyjwt.encode(_claims(), JWT_TEST_SECRET, algorithm="HS256")
+    assert _status(client, confused).status_code == 401
+
+
+def test_public_key_can_come_from_a_file(make_app, tmp_path):
+    key, public = _pem_pair("RS256")
+    path = tmp_path / "public.pem"
+    path.write_text(public)
+    client = make_app(JWT_ALGORITHM="RS256", JWT_PUBLIC_KEY_PATH=str(path)).test_client()
+    assert _status(client, pyjwt.encode(_claims(), key, algorithm="RS256")).status_code == 200
+
+
+def test_user_service_profile_supplies_email_and_username(make_app, httpserver):
+    token = _hs256(_claims())
+    httpserver.expect_request(
+        "/api/users/profile", headers={"Authorization": f"Bearer {token}"}
+    ).respond_with_json({"_id": "alice", "username": "alice-p", "email": "p@example.com"})
+    profiles = UserProfiles(httpserver.url_for("/"), timeout=2)
+    client = make_app(profiles=profiles).test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    upload(client, headers, make_video_of_size(1000), "a.mp4")
+    assert _status(client, token).get_json()["files"][0]["filename"] == "alice-p/a.mp4"
+    assert client.delete("/delete-file", json={"filename": "a.mp4"},
+                         headers=headers).get_json()["email"] == "p@example.com"
+    assert len(httpserver.log) == 1  # later requests were answered from the cache
+
+
+@pytest.mark.parametrize("status", [401, 403, 500])
+def test_user_service_rejection_is_401(make_app, httpserver, status):
+    httpserver.expect_request("/api/users/profile").respond_with_json({"error": "no"},
+                                                                      status=status)
+    client = make_app(profiles=UserProfiles(httpserver.url_for("/"), timeout=2)).test_client()
+    response = _status(client, _hs256(_claims()))
+    assert response.status_code == 401
+    assert response.get_json() == {"error": "Unauthorized"}
+
+
+def test_unreachable_user_service_is_401(make_app):
+    client = make_app(profiles=UserProfiles("http://127.0.0.1:9", timeout=0.5)).test_client()
+    assert _status(client, _hs256(_claims())).status_code == 401
+
+
+def test_profile_cache_expires(httpserver):
+    httpserver.expect_request("/api/users/profile").respond_with_json({"username": "u"})
+    now = [0.0]
+    profiles = UserProfiles(httpserver.url_for("/"), cache_seconds=30, clock=lambda: now[0])
+    assert profiles.lookup("t") == {"username": "u"}
+    assert profiles.lookup("t") == {"username": "u"}
+    assert len(httpserver.log) == 1
+    now[0] = 31
+    profiles.lookup("t")
+    assert len(httpserver.log) == 2
+
+
+def test_mint_token_cli_prints_a_working_token(app, runner):
+    result = runner.invoke(args=["mint-token", "carol", "--email", "c@example.com"])
+    assert result.exit_code == 0
+    token = result.output.strip()
+    assert _status(app.test_client(), token).status_code == 200
+    claims = pyjwt.decode(token, JWT_TEST_SECRET, algorithms=["HS256"])
+    assert claims["sub"] == "carol" and claims["email"] == "c@example.com"
