@@ -20,7 +20,9 @@ from services.container import Services, build_services
 BLUEPRINTS = (health, upload, delete, status, download, signed)
 
 
-def create_app(config: Mapping[str, Any] | None = None, *, services: Services | None = None) -> Flask:
+def create_app(
+    config: Mapping[str, Any] | None = None, *, services: Services | None = None
+) -> Flask:
     """Build the app; `config` overrides settings, `services` replaces the real ones."""
     app = Flask(__name__)
     settings = load_settings(app, config)

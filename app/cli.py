@@ -47,7 +47,9 @@ def register_cli(app: Flask) -> None:
         click.echo("try it:")
         click.echo(f"  curl -s {auth} -F 'file=@{sample}' {base}/upload")
         click.echo(f"  curl -s {auth} {base}/storage-status")
-        click.echo(f"  curl -s {auth} -r 0-1023 -o /tmp/part.mp4 -D - {base}/stream/video/sample.mp4")
+        click.echo(
+            f"  curl -s {auth} -r 0-1023 -o /tmp/part.mp4 -D - {base}/stream/video/sample.mp4"
+        )
         click.echo("")
 
 

@@ -44,8 +44,9 @@ def send_object(
         body: Iterator[bytes] = iter(())
     else:
         body = _primed(read(start, start + length - 1))
-    response = Response(body, status=status, headers=headers, content_type=content_type,
-                        direct_passthrough=True)
+    response = Response(
+        body, status=status, headers=headers, content_type=content_type, direct_passthrough=True
+    )
     # The length is ours to declare (or to leave out, so the body goes out chunked).
     response.automatically_set_content_length = False
     return response

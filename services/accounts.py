@@ -144,7 +144,9 @@ class Accounts:
 
     def _forget_old_days(self, account: dict[str, Any], day: str) -> None:
         """Drop bandwidth counters older than yesterday so the document stays small."""
-        yesterday = utc_day(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC) - timedelta(days=1))
+        yesterday = utc_day(
+            datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC) - timedelta(days=1)
+        )
         stale = [d for d in account.get("bandwidth", {}) if d not in {day, yesterday}]
         if stale:
             self.collection.update_one(

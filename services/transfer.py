@@ -68,9 +68,7 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
 
 def content_disposition(filename: str, kind: str = "attachment") -> str:
     """A Content-Disposition value that survives any file name (RFC 6266 / RFC 5987)."""
-    ascii_name = (
-        unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
-    )
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
     ascii_name = "".join(c if c.isprintable() and c not in '"\\' else "_" for c in ascii_name)
     value = f'{kind}; filename="{ascii_name or "download"}"'
     if ascii_name != filename:

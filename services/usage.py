@@ -21,9 +21,7 @@ class UsageLog:
         """Add an upload to the day's record; returns the record after the change."""
         return self._record(user, at, "upload", {"filename": filename, "size": size})
 
-    def record_deletion(
-        self, user: User, filename: str, size: int, at: datetime
-    ) -> dict[str, Any]:
+    def record_deletion(self, user: User, filename: str, size: int, at: datetime) -> dict[str, Any]:
         """Add a deletion to the day's record; returns the record after the change."""
         return self._record(user, at, "deletion", {"filename": filename, "size": size})
 
@@ -31,9 +29,7 @@ class UsageLog:
         """The record of one user's day, if anything happened that day."""
         return self.collection.find_one({"_id": f"{user_id}|{day}"})
 
-    def _record(
-        self, user: User, at: datetime, kind: str, entry: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _record(self, user: User, at: datetime, kind: str, entry: dict[str, Any]) -> dict[str, Any]:
         day = utc_day(at)
         plural = "uploads" if kind == "upload" else "deletions"
         return self.collection.find_one_and_update(

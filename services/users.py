@@ -25,7 +25,9 @@ class User:
     def from_claims(cls, claims: Mapping[str, Any]) -> User:
         """Build the user from verified JWT claims (username defaults to the subject)."""
         subject = str(claims["sub"])
-        return cls(id=subject, username=claims.get("username") or subject, email=claims.get("email"))
+        return cls(
+            id=subject, username=claims.get("username") or subject, email=claims.get("email")
+        )
 
     def with_profile(self, profile: Mapping[str, Any]) -> User:
         """Prefer the user service's email and username over the token's."""

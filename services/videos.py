@@ -40,7 +40,10 @@ class StoredVideo:
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> StoredVideo:
         return cls(
-            doc["filename"], doc["object_name"], doc["size"], doc["content_type"],
+            doc["filename"],
+            doc["object_name"],
+            doc["size"],
+            doc["content_type"],
             str(doc["generation"]),
         )
 

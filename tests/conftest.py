@@ -50,7 +50,9 @@ def database() -> Iterator[SerializedDatabase]:
 @pytest.fixture
 def store(tmp_path, clock) -> LocalObjectStore:
     return LocalObjectStore(
-        tmp_path / "objects", SIGNING_KEY, chunk_bytes=64 * 1024,
+        tmp_path / "objects",
+        SIGNING_KEY,
+        chunk_bytes=64 * 1024,
         clock=lambda: clock().timestamp(),
     )
 
@@ -98,8 +100,12 @@ def services(app) -> Services:
 def token(app) -> Callable[..., str]:
     """Mint a user access token signed with the app's key."""
 
-    def mint(subject: str = "alice", email: str | None = None, username: str | None = None,
-             hours: float = 1.0) -> str:
+    def mint(
+        subject: str = "alice",
+        email: str | None = None,
+        username: str | None = None,
+        hours: float = 1.0,
+    ) -> str:
         with app.app_context():
             return mint_token(subject, email, username, hours)
 

@@ -6,16 +6,17 @@ import io
 
 from flask.testing import FlaskClient
 
-
 BOUNDARY = "------------------------mediastoretestboundary"
 
 
-def multipart(data: bytes, name: str, field: str = "file", content_type: str = "video/mp4") -> bytes:
+def multipart(
+    data: bytes, name: str, field: str = "file", content_type: str = "video/mp4"
+) -> bytes:
     """A multipart/form-data body with one file part, laid out as curl -F sends it."""
     quoted = name.replace("\\", "\\\\").replace('"', '\\"')
     head = (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; "
-        f"filename=\"{quoted}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{field}"; '
+        f'filename="{quoted}"\r\nContent-Type: {content_type}\r\n\r\n'
     )
     return head.encode("utf-8") + data + f"\r\n--{BOUNDARY}--\r\n".encode()
 

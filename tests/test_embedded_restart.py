@@ -21,8 +21,10 @@ def test_restart_keeps_files_usage_and_tokens(tmp_path):
     client = first.test_client()
     assert upload(client, headers, data, "keep.mp4").status_code == 200
     assert upload(client, headers, make_video_of_size(5000), "gone.mp4").status_code == 200
-    assert client.delete("/delete-file", json={"filename": "gone.mp4"},
-                         headers=headers).status_code == 200
+    assert (
+        client.delete("/delete-file", json={"filename": "gone.mp4"}, headers=headers).status_code
+        == 200
+    )
     first.extensions["mediastore"].close()
 
     second = _app(tmp_path / "var")

@@ -7,9 +7,14 @@ def test_openapi_lists_every_endpoint(client):
     spec = client.get("/openapi.json").get_json()
     paths = spec["paths"]
     expected = {
-        "/upload": "post", "/delete-file": "delete", "/storage-status": "get",
-        "/download/disk/{filename}": "get", "/stream/video/{filename}": "get",
-        "/stream/direct/{filename}": "get", "/health": "get", "/ready": "get",
+        "/upload": "post",
+        "/delete-file": "delete",
+        "/storage-status": "get",
+        "/download/disk/{filename}": "get",
+        "/stream/video/{filename}": "get",
+        "/stream/direct/{filename}": "get",
+        "/health": "get",
+        "/ready": "get",
     }
     for path, method in expected.items():
         assert method in paths[path], path

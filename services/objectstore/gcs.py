@@ -158,8 +158,9 @@ class GCSService:
 
     def ping(self) -> None:
         """List at most one object: needs only objects.list, unlike a bucket GET."""
+        # A probe answers now: no retries, so /ready reports an outage within seconds.
         with _translated_errors(self._bucket.name):
-            list(self._bucket.list_blobs(max_results=1, timeout=10.0, retry=self._retry))
+            list(self._bucket.list_blobs(max_results=1, timeout=5.0, retry=None))
 
     def _stream(self, name: str, start: int, end: int) -> Iterator[bytes]:
         url = f"{self._download_base}/{quote(name, safe='')}?alt=media"

@@ -47,8 +47,17 @@ def test_token_from_another_issuer_with_our_key_works_without_type_claim(client)
         "not-a-jwt",
         "",
     ],
-    ids=["expired", "bad-signature", "no-exp", "no-sub", "empty-sub", "refresh", "alg-none",
-         "garbage", "empty"],
+    ids=[
+        "expired",
+        "bad-signature",
+        "no-exp",
+        "no-sub",
+        "empty-sub",
+        "refresh",
+        "alg-none",
+        "garbage",
+        "empty",
+    ],
 )
 def test_bad_tokens_are_401_unauthorized(client, token):
     response = _status(client, token)
@@ -65,12 +74,17 @@ def test_malformed_authorization_header_is_401(client, header):
 
 def test_identity_email_and_username_come_from_claims(client):
     token = _hs256(_claims(email="a@example.com", username="al"))
-    assert upload(client, {"Authorization": f"Bearer {token}"},
-                  make_video_of_size(1000), "a.mp4").status_code == 200
+    assert (
+        upload(
+            client, {"Authorization": f"Bearer {token}"}, make_video_of_size(1000), "a.mp4"
+        ).status_code
+        == 200
+    )
     body = client.get("/storage-status", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert body["files"][0]["filename"] == "al/a.mp4"
-    deleted = client.delete("/delete-file", json={"filename": "a.mp4"},
-                            headers={"Authorization": f"Bearer {token}"}).get_json()
+    deleted = client.delete(
+        "/delete-file", json={"filename": "a.mp4"}, headers={"Authorization": f"Bearer {token}"}
+    ).get_json()
     assert deleted["email"] == "a@example.com"
 
 
@@ -83,10 +97,16 @@ def test_email_is_null_and_username_is_sub_without_claims(client, auth):
 
 
 def _pem_pair(kind):
-    key = rsa.generate_private_key(65537, 2048) if kind == "RS256" else ec.generate_private_key(
-        ec.SECP256R1())
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    key = (
+        rsa.generate_private_key(65537, 2048)
+        if kind == "RS256"
+        else ec.generate_private_key(ec.SECP256R1())
+    )
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return key, public
 
 
@@ -120,15 +140,20 @@ def test_user_service_profile_supplies_email_and_username(make_app, httpserver):
     headers = {"Authorization": f"Bearer {token}"}
     upload(client, headers, make_video_of_size(1000), "a.mp4")
     assert _status(client, token).get_json()["files"][0]["filename"] == "alice-p/a.mp4"
-    assert client.delete("/delete-file", json={"filename": "a.mp4"},
-                         headers=headers).get_json()["email"] == "p@example.com"
+    assert (
+        client.delete("/delete-file", json={"filename": "a.mp4"}, headers=headers).get_json()[
+            "email"
+        ]
+        == "p@example.com"
+    )
     assert len(httpserver.log) == 1  # later requests were answered from the cache
 
 
 @pytest.mark.parametrize("status", [401, 403, 500])
 def test_user_service_rejection_is_401(make_app, httpserver, status):
-    httpserver.expect_request("/api/users/profile").respond_with_json({"error": "no"},
-                                                                      status=status)
+    httpserver.expect_request("/api/users/profile").respond_with_json(
+        {"error": "no"}, status=status
+    )
     client = make_app(profiles=UserProfiles(httpserver.url_for("/"), timeout=2)).test_client()
     response = _status(client, _hs256(_claims()))
     assert response.status_code == 401

@@ -34,7 +34,8 @@ def test_crash_is_json_500_without_traceback(make_app):
 
 
 def test_malformed_json_is_json_400(client, auth):
-    response = client.delete("/delete-file", data="{not json", headers={
-        **auth(), "Content-Type": "application/json"})
+    response = client.delete(
+        "/delete-file", data="{not json", headers={**auth(), "Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.is_json

@@ -12,8 +12,9 @@ def test_delete_answers_with_the_seed_fields(client, auth, database, store):
     upload(client, auth(email="a@example.com"), make_video_of_size(6000), "b.mp4")
     object_name = database["files"].find_one({"filename": "a.mp4"})["object_name"]
     client.delete("/delete-file", json={"filename": "b.mp4"}, headers=auth(email="a@example.com"))
-    response = client.delete("/delete-file", json={"filename": "a.mp4"},
-                             headers=auth(email="a@example.com"))
+    response = client.delete(
+        "/delete-file", json={"filename": "a.mp4"}, headers=auth(email="a@example.com")
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert body["message"] == "File deleted successfully"
@@ -59,14 +60,19 @@ def test_delete_of_unknown_file_is_404(client, auth):
 
 def test_delete_twice_counts_once(client, auth, database):
     upload(client, auth(), make_video_of_size(4000), "a.mp4")
-    assert client.delete("/delete-file", json={"filename": "a.mp4"}, headers=auth()).status_code == 200
-    assert client.delete("/delete-file", json={"filename": "a.mp4"}, headers=auth()).status_code == 404
+    assert (
+        client.delete("/delete-file", json={"filename": "a.mp4"}, headers=auth()).status_code == 200
+    )
+    assert (
+        client.delete("/delete-file", json={"filename": "a.mp4"}, headers=auth()).status_code == 404
+    )
     assert account(database, "alice")["used_bytes"] == 0
     assert database["usage"].find_one({"user_id": "alice"})["deletion_count"] == 1
 
 
 def test_storage_failure_during_delete_is_503_and_the_retry_converges(
-        make_app, auth, database, store):
+    make_app, auth, database, store
+):
     failing = FailingStore(store)
     client = make_app(store_override=failing).test_client()
     upload(client, auth(), make_video_of_size(4000), "a.mp4")

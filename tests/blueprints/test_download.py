@@ -30,7 +30,8 @@ def test_download_of_non_ascii_name_uses_rfc6266(client, auth):
     upload(client, auth(), make_video_of_size(5000), "été vidéo.mp4")
     response = client.get("/download/disk/été vidéo.mp4", headers=auth())
     assert response.headers["Content-Disposition"] == (
-        "attachment; filename=\"ete video.mp4\"; filename*=UTF-8''%C3%A9t%C3%A9%20vid%C3%A9o.mp4")
+        "attachment; filename=\"ete video.mp4\"; filename*=UTF-8''%C3%A9t%C3%A9%20vid%C3%A9o.mp4"
+    )
 
 
 def test_stream_without_range_is_200_with_validators(client, auth, video):
@@ -44,16 +45,22 @@ def test_stream_without_range_is_200_with_validators(client, auth, video):
 
 @pytest.mark.parametrize(
     ("header", "start", "end"),
-    [("bytes=0-99", 0, 99), ("bytes=1000-1999", 1000, 1999), (f"bytes=0-{SIZE + 50}", 0, SIZE - 1),
-     ("bytes=-500", SIZE - 500, SIZE - 1), (f"bytes=-{SIZE * 2}", 0, SIZE - 1),
-     ("bytes=299000-", 299000, SIZE - 1), (f"bytes={SIZE - 1}-{SIZE - 1}", SIZE - 1, SIZE - 1)],
+    [
+        ("bytes=0-99", 0, 99),
+        ("bytes=1000-1999", 1000, 1999),
+        (f"bytes=0-{SIZE + 50}", 0, SIZE - 1),
+        ("bytes=-500", SIZE - 500, SIZE - 1),
+        (f"bytes=-{SIZE * 2}", 0, SIZE - 1),
+        ("bytes=299000-", 299000, SIZE - 1),
+        (f"bytes={SIZE - 1}-{SIZE - 1}", SIZE - 1, SIZE - 1),
+    ],
 )
 def test_single_ranges_are_206_with_content_range(client, auth, video, header, start, end):
     response = client.get("/stream/video/clip.mp4", headers={**auth(), "Range": header})
     assert response.status_code == 206
     assert response.headers["Content-Range"] == f"bytes {start}-{end}/{SIZE}"
     assert response.headers["Content-Length"] == str(end - start + 1)
-    assert response.data == video[start:end + 1]
+    assert response.data == video[start : end + 1]
 
 
 @pytest.mark.parametrize("header", [f"bytes={SIZE}-", f"bytes={SIZE + 10}-{SIZE + 20}", "bytes=-0"])
@@ -107,14 +114,16 @@ def test_head_gives_headers_and_no_body(client, auth, video):
 
 def test_if_range_with_current_etag_honours_the_range(client, auth, video):
     etag = client.head("/stream/video/clip.mp4", headers=auth()).headers["ETag"]
-    response = client.get("/stream/video/clip.mp4",
-                          headers={**auth(), "Range": "bytes=0-9", "If-Range": etag})
+    response = client.get(
+        "/stream/video/clip.mp4", headers={**auth(), "Range": "bytes=0-9", "If-Range": etag}
+    )
     assert response.status_code == 206 and response.data == video[:10]
 
 
 def test_if_range_with_stale_etag_sends_the_whole_video(client, auth, video):
-    response = client.get("/stream/video/clip.mp4",
-                          headers={**auth(), "Range": "bytes=0-9", "If-Range": '"old"'})
+    response = client.get(
+        "/stream/video/clip.mp4", headers={**auth(), "Range": "bytes=0-9", "If-Range": '"old"'}
+    )
     assert response.status_code == 200 and response.data == video
 
 
@@ -131,8 +140,9 @@ def test_etag_changes_when_a_name_is_reused(client, auth, video):
     assert client.head("/stream/video/clip.mp4", headers=auth()).headers["ETag"] != first
 
 
-@pytest.mark.parametrize("path", ["/download/disk/clip.mp4", "/stream/video/clip.mp4",
-                                  "/stream/direct/clip.mp4"])
+@pytest.mark.parametrize(
+    "path", ["/download/disk/clip.mp4", "/stream/video/clip.mp4", "/stream/direct/clip.mp4"]
+)
 def test_another_users_file_is_404_everywhere(client, auth, video, path):
     upload(client, auth("bob"), make_video_of_size(1000), "mine.mp4")
     response = client.get(path, headers=auth("bob"))
@@ -143,16 +153,18 @@ def test_another_users_file_is_404_everywhere(client, auth, video, path):
     assert client.get(path, headers=auth()).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/download/disk/x.mp4", "/stream/video/x.mp4",
-                                  "/stream/direct/x.mp4"])
+@pytest.mark.parametrize(
+    "path", ["/download/disk/x.mp4", "/stream/video/x.mp4", "/stream/direct/x.mp4"]
+)
 def test_user_without_storage_gets_user_storage_not_found(client, auth, path):
     response = client.get(path, headers=auth("newcomer"))
     assert response.status_code == 404
     assert response.get_json() == {"error": "User storage not found"}
 
 
-@pytest.mark.parametrize("path", ["/download/disk/clip.mp4", "/stream/video/clip.mp4",
-                                  "/stream/direct/clip.mp4"])
+@pytest.mark.parametrize(
+    "path", ["/download/disk/clip.mp4", "/stream/video/clip.mp4", "/stream/direct/clip.mp4"]
+)
 def test_reads_without_token_are_401(client, video, path):
     response = client.get(path)
     assert response.status_code == 401

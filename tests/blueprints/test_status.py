@@ -24,7 +24,8 @@ def test_status_lists_only_the_callers_files(client, auth):
     assert body["storage_percentage"] == 20.0
     assert body["bandwidth_used_today"] == 10_485_760
     assert [(f["filename"], f["name"], f["size"]) for f in body["files"]] == [
-        ("al/video.mp4", "video.mp4", 10_485_760)]
+        ("al/video.mp4", "video.mp4", 10_485_760)
+    ]
 
 
 def test_status_without_token_is_401(client):

@@ -33,9 +33,15 @@ def test_upload_stores_video_and_reports_usage(client, auth, store, database):
 
 @pytest.mark.parametrize(
     ("fmt", "content_type"),
-    [("mp4", "video/mp4"), ("webm", "video/webm"), ("mkv", "video/x-matroska"),
-     ("avi", "video/x-msvideo"), ("mov", "video/quicktime"), ("ts", "video/mp2t"),
-     ("ogg", "video/ogg")],
+    [
+        ("mp4", "video/mp4"),
+        ("webm", "video/webm"),
+        ("mkv", "video/x-matroska"),
+        ("avi", "video/x-msvideo"),
+        ("mov", "video/quicktime"),
+        ("ts", "video/mp2t"),
+        ("ogg", "video/ogg"),
+    ],
 )
 def test_video_type_is_judged_by_content(client, auth, database, fmt, content_type):
     response = upload(client, auth(), make_video(fmt), "misleading-name.txt")
@@ -46,8 +52,13 @@ def test_video_type_is_judged_by_content(client, auth, database, fmt, content_ty
 
 @pytest.mark.parametrize(
     "payload",
-    [b"just some text, not a video" * 100, make_image("png"), make_audio("ogg"), b"",
-     b"%PDF-1.7\n" + b"0" * 5000],
+    [
+        b"just some text, not a video" * 100,
+        make_image("png"),
+        make_audio("ogg"),
+        b"",
+        b"%PDF-1.7\n" + b"0" * 5000,
+    ],
     ids=["text", "png", "audio-ogg", "empty", "pdf"],
 )
 def test_non_video_is_refused_with_415_and_leaves_nothing(client, auth, database, store, payload):
@@ -59,8 +70,9 @@ def test_non_video_is_refused_with_415_and_leaves_nothing(client, auth, database
 
 
 def test_missing_file_part_is_400(client, auth):
-    response = client.post("/upload", data={"other": "x"}, headers=auth(),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/upload", data={"other": "x"}, headers=auth(), content_type="multipart/form-data"
+    )
     assert response.status_code == 400
     assert response.get_json() == {"error": "No file part"}
 
@@ -129,12 +141,14 @@ def test_bandwidth_limit_counts_deleted_uploads_and_allows_exact_fill(make_app, 
     app = make_app(DAILY_BANDWIDTH_LIMIT_BYTES=3000, DEFAULT_STORAGE_QUOTA_BYTES=10_000)
     client = app.test_client()
     assert upload(client, auth(), make_video_of_size(2000), "a.mp4").status_code == 200
-    assert client.delete("/delete-file", json={"filename": "a.mp4"},
-                         headers=auth()).status_code == 200
+    assert (
+        client.delete("/delete-file", json={"filename": "a.mp4"}, headers=auth()).status_code == 200
+    )
     response = upload(client, auth(), make_video_of_size(1001), "b.mp4")
     assert response.status_code == 403
     assert response.get_json() == {
-        "error": "Bandwidth limit exceeded or some internal upload error"}
+        "error": "Bandwidth limit exceeded or some internal upload error"
+    }
     body = upload(client, auth(), make_video_of_size(1000), "c.mp4").get_json()
     assert body["total_bandwidth_used"] == 3000
     assert body["bandwidth_percentage_used"] == 100.0 and body["bandwidth_80_alert"] is True
@@ -169,16 +183,28 @@ def test_upload_over_max_upload_bytes_is_413_and_leaves_nothing(make_app, auth, 
 def test_declared_length_far_over_the_limit_is_refused_before_reading(make_app, auth):
     client = make_app(MAX_UPLOAD_BYTES=1000).test_client()
     response = client.post(
-        "/upload", data=io.BytesIO(b"x" * 10),
+        "/upload",
+        data=io.BytesIO(b"x" * 10),
         headers={**auth(), "Content-Type": "multipart/form-data; boundary=x"},
-        environ_overrides={"CONTENT_LENGTH": str(5 * 1024 * 1024)})
+        environ_overrides={"CONTENT_LENGTH": str(5 * 1024 * 1024)},
+    )
     assert response.status_code == 413
     assert response.get_json() == {"error": "Upload exceeds the maximum allowed size"}
 
 
 @pytest.mark.parametrize(
-    "name", ["../etc/passwd", "a/b.mp4", "a\\b.mp4", "..", ".", "bad\x00.mp4", "tab\t.mp4",
-             "x" * 256, "é" * 128],
+    "name",
+    [
+        "../etc/passwd",
+        "a/b.mp4",
+        "a\\b.mp4",
+        "..",
+        ".",
+        "bad\x00.mp4",
+        "tab\t.mp4",
+        "x" * 256,
+        "é" * 128,
+    ],
 )
 def test_hostile_names_are_refused_and_touch_nothing(client, auth, database, tmp_path, name):
     response = upload(client, auth(), make_video(), name)

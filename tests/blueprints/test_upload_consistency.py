@@ -89,17 +89,22 @@ def test_client_disconnect_mid_upload_leaves_nothing(make_app, auth, database, s
     app = make_app()
     data = make_video_of_size(400_000)
     boundary = "xyzzy"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"cut.mp4\"\r\nContent-Type: video/mp4\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="cut.mp4"\r\nContent-Type: video/mp4\r\n\r\n'
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     with serve(app) as base:
         port = int(base.rsplit(":", 1)[1])
         sock = socket.create_connection(("127.0.0.1", port))
         sock.sendall(
-            (f"POST /upload HTTP/1.1\r\nHost: x\r\nAuthorization: {auth()['Authorization']}\r\n"
-             f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-             f"Content-Length: {len(head) + len(data) + len(tail)}\r\n\r\n").encode()
-            + head + data[:150_000]
+            (
+                f"POST /upload HTTP/1.1\r\nHost: x\r\nAuthorization: {auth()['Authorization']}\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                f"Content-Length: {len(head) + len(data) + len(tail)}\r\n\r\n"
+            ).encode()
+            + head
+            + data[:150_000]
         )
         deadline = time.time() + 5
         while not database["files"].find_one({"owner": "alice"}) and time.time() < deadline:
@@ -117,11 +122,20 @@ def test_abandoned_upload_is_taken_over_after_its_lease(client, auth, database, 
     assert upload(client, auth(), make_video_of_size(1000), "seed.mp4").status_code == 200
     # A crashed upload: its claim holds 5000 reserved bytes and a lease that has run out.
     database["accounts"].update_one(
-        {"_id": "alice"}, {"$inc": {"used_bytes": 5000, "bandwidth.2026-11-21": 5000}})
-    database["files"].insert_one({
-        "_id": "crashed", "owner": "alice", "filename": "x.mp4", "state": "uploading",
-        "object_name": "videos/crashed/obj", "reserved": {"2026-11-21": 5000},
-        "lease_until": clock() - timedelta(seconds=1), "created_at": clock()})
+        {"_id": "alice"}, {"$inc": {"used_bytes": 5000, "bandwidth.2026-11-21": 5000}}
+    )
+    database["files"].insert_one(
+        {
+            "_id": "crashed",
+            "owner": "alice",
+            "filename": "x.mp4",
+            "state": "uploading",
+            "object_name": "videos/crashed/obj",
+            "reserved": {"2026-11-21": 5000},
+            "lease_until": clock() - timedelta(seconds=1),
+            "created_at": clock(),
+        }
+    )
     assert upload(client, auth(), make_video_of_size(2000), "x.mp4").status_code == 200
     acct = account(database, "alice")
     assert acct["used_bytes"] == 3000
@@ -129,10 +143,19 @@ def test_abandoned_upload_is_taken_over_after_its_lease(client, auth, database, 
 
 
 def test_upload_in_progress_blocks_the_name_until_its_lease_ends(client, auth, database, clock):
-    database["accounts"].insert_one({"_id": "alice", "quota_bytes": 52_428_800,
-                                     "used_bytes": 0, "bandwidth": {}})
-    database["files"].insert_one({
-        "_id": "busy", "owner": "alice", "filename": "x.mp4", "state": "uploading",
-        "object_name": "videos/busy/obj", "reserved": {},
-        "lease_until": clock() + timedelta(minutes=5), "created_at": clock()})
+    database["accounts"].insert_one(
+        {"_id": "alice", "quota_bytes": 52_428_800, "used_bytes": 0, "bandwidth": {}}
+    )
+    database["files"].insert_one(
+        {
+            "_id": "busy",
+            "owner": "alice",
+            "filename": "x.mp4",
+            "state": "uploading",
+            "object_name": "videos/busy/obj",
+            "reserved": {},
+            "lease_until": clock() + timedelta(minutes=5),
+            "created_at": clock(),
+        }
+    )
     assert upload(client, auth(), make_video_of_size(2000), "x.mp4").status_code == 409

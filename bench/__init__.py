@@ -1,0 +1,1 @@
+"""Benchmarks of the running service against anchors started on the same data."""

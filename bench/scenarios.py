@@ -1,0 +1,163 @@
+"""The phases of a run: which servers each starts, on what data, and what it measures."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+from bench import status, streaming, uploads
+from bench.client import MIB, TIMEOUT, bearer, mint_token, upload
+from bench.procs import Processes, Server, start_fake_gcs, start_gunicorn, start_static
+from bench.results import Figure
+from bench.seed import seed_users
+from bench.streaming import Source
+
+SECRET = secrets.token_urlsafe(32)
+USER = "bench-streamer"
+BUCKET = "mediastore-bench"
+STREAMED = "stream.mp4"
+LIMIT = str(64 * 1024 * MIB)  # quota, daily bandwidth and upload size: out of the way
+TARGETS = {"full": 0.9, "ranges": 0.25, "upload": 1.5, "status": 0.8}
+
+Media = dict[str, Path]
+
+
+def write_media(work: Path, args: argparse.Namespace) -> Media:
+    """Write the streamed and the uploaded video: real MP4s of exact size."""
+    from tests.media import write_video_of_size  # dev-only: needs PyAV
+
+    media = {"stream": work / "stream-source.mp4", "upload": work / "upload-source.mp4"}
+    write_video_of_size(media["stream"], args.size_mib * MIB)
+    write_video_of_size(media["upload"], args.upload_mib * MIB)
+    return media
+
+
+def service_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The service's environment for a run: development mode, our secret, limits raised."""
+    return {
+        "APP_ENV": "development",
+        "DATA_DIR": str(data_dir),
+        "JWT_SECRET_KEY": SECRET,
+        "DEFAULT_STORAGE_QUOTA_BYTES": LIMIT,
+        "DAILY_BANDWIDTH_LIMIT_BYTES": LIMIT,
+        "MAX_UPLOAD_BYTES": LIMIT,
+        **extra,
+    }
+
+
+def auth() -> dict[str, str]:
+    """The streaming user's Authorization header."""
+    return bearer(mint_token(SECRET, USER))
+
+
+def store_video(service: Server, path: Path, name: str = STREAMED) -> None:
+    """Upload a video through the service (set-up, not measured)."""
+    with requests.Session() as session:
+        upload(session, f"{service.url}/upload", path, name, auth())
+
+
+def compare_reads(args, label: str, service: Source, anchor: Source) -> list[Figure]:
+    """Whole-object MB/s and 1 MiB range requests/s, one client and `clients` at once."""
+    size = args.size_mib * MIB
+    ranges = streaming.random_ranges(size, args.range_requests, args.seed)
+    return [
+        streaming.full_object(
+            f"full_{label}", f"full {args.size_mib} MiB stream ({label})",
+            service, anchor, size, args.runs, TARGETS["full"],
+        ),
+        streaming.range_rates(
+            f"ranges_{label}_1", f"1 MiB ranges, 1 client ({label})",
+            service, anchor, ranges, 1, TARGETS["ranges"],
+        ),
+        streaming.range_rates(
+            f"ranges_{label}_{args.clients}", f"1 MiB ranges, {args.clients} clients ({label})",
+            service, anchor, ranges, args.clients, TARGETS["ranges"],
+        ),
+    ]  # fmt: skip
+
+
+def gcs_phase(args, work: Path, procs: Processes, media: Media) -> list[Figure]:
+    """Stream from the GCS backend on fake-gcs-server beside direct emulator reads."""
+    emulator = start_fake_gcs(procs)
+    requests.post(f"{emulator.url}/storage/v1/b", json={"name": BUCKET}, timeout=TIMEOUT)
+    gcs = {"GCS_BUCKET": BUCKET, "GCS_ENDPOINT": emulator.url, "GCP_PROJECT": "bench"}
+    service = start_gunicorn(procs, "service-gcs", "wsgi:app", service_env(work / "gcs", **gcs))
+    store_video(service, media["stream"])
+    listing = requests.get(f"{emulator.url}/storage/v1/b/{BUCKET}/o", timeout=TIMEOUT).json()
+    (name,) = [item["name"] for item in listing["items"]]
+    direct = f"{emulator.url}/download/storage/v1/b/{BUCKET}/o/{quote(name, safe='')}?alt=media"
+    figures = compare_reads(
+        args, "gcs",
+        Source("service", f"{service.url}/stream/video/{STREAMED}", auth()),
+        Source("fake-gcs-server", direct),
+    )  # fmt: skip
+    procs.stop(service)
+    procs.stop(emulator)
+    return figures
+
+
+def local_phase(args, work: Path, procs: Processes, media: Media) -> list[Figure]:
+    """Stream from the embedded local store beside http.server on the stored file."""
+    data = work / "local"
+    service = start_gunicorn(procs, "service-local", "wsgi:app", service_env(data))
+    store_video(service, media["stream"])
+    objects = data / "objects"
+    size = args.size_mib * MIB
+    (stored,) = [p for p in objects.rglob(".*") if p.is_file() and p.stat().st_size == size]
+    static = start_static(procs, objects)
+    figures = compare_reads(
+        args, "local",
+        Source("service", f"{service.url}/stream/video/{STREAMED}", auth()),
+        Source("http.server", f"{static.url}/{quote(str(stored.relative_to(objects)))}"),
+    )  # fmt: skip
+    procs.stop(static)
+    procs.stop(service)
+    return figures
+
+
+def upload_phase(args, work: Path, procs: Processes, media: Media) -> list[Figure]:
+    """Upload into the embedded store beside werkzeug's parser; memory during up- and download."""
+    service = start_gunicorn(procs, "service-upload", "wsgi:app", service_env(work / "upload"))
+    parser = start_gunicorn(procs, "werkzeug-parser", "bench.anchor_app:app", {})
+    throughput, upload_rss = uploads.upload_vs_parser(
+        service, parser, auth(), media["upload"], args.runs, TARGETS["upload"]
+    )
+    procs.stop(parser)
+    url = f"{service.url}/stream/video/upload-0.mp4"
+    download_rss = uploads.download_memory(service, url, auth(), args.upload_mib * MIB)
+    procs.stop(service)
+    return [throughput, upload_rss, download_rss]
+
+
+def status_phase(args, work: Path, procs: Processes, media: Media) -> list[Figure]:
+    """/storage-status requests/s with few users stored beside many."""
+    rates = {}
+    for count in args.status_users:
+        data = work / f"status-{count}"
+        users = seed_users(data, count, args.seed)
+        service = start_gunicorn(procs, f"service-status-{count}", "wsgi:app", service_env(data))
+        rates[count] = status.status_rate(
+            service.url, SECRET, users, args.status_requests, args.clients, args.seed
+        )
+        procs.stop(service)
+    few, many = args.status_users
+    return [
+        Figure(
+            "status", f"/storage-status, {many:,} users ({args.clients} clients)", "req/s",
+            rates[many], rates[few], f"{few:,} users", TARGETS["status"],
+            samples={"requests": args.status_requests, "clients": args.clients},
+        )
+    ]  # fmt: skip
+
+
+PHASES: dict[str, Callable[..., list[Figure]]] = {
+    "gcs": gcs_phase,
+    "local": local_phase,
+    "upload": upload_phase,
+    "status": status_phase,
+}
