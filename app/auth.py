@@ -20,6 +20,7 @@ def configure_jwt(app: Flask, settings: dict[str, Any], public_key: str | None) 
         JWT_ALGORITHM=algorithm,
         JWT_DECODE_ALGORITHMS=[algorithm],
         JWT_IDENTITY_CLAIM="sub",
+        JWT_COOKIE_CSRF_PROTECT=False,  # header tokens only; keeps minted tokens short
         JWT_DECODE_AUDIENCE=settings.get("JWT_AUDIENCE"),
         JWT_DECODE_ISSUER=settings.get("JWT_ISSUER"),
     )

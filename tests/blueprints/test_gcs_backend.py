@@ -37,8 +37,10 @@ def test_upload_stream_download_delete_on_gcs(gcs_app, gcs_store, auth, database
     assert part.status_code == 206 and part.data == data[262000:270001]
     assert part.headers["ETag"] == f'"{info.generation}"'
 
-    assert client.delete("/delete-file", json={"filename": "clip.mp4"},
-                         headers=auth()).status_code == 200
+    assert (
+        client.delete("/delete-file", json={"filename": "clip.mp4"}, headers=auth()).status_code
+        == 200
+    )
     assert gcs_store.delete(doc["object_name"]) is False
     assert account(database, "alice")["used_bytes"] == 0
 
@@ -79,9 +81,16 @@ def test_gcs_outage_is_503_json(make_app, fake_gcs, auth, database):
 def test_app_configured_for_gcs_from_settings(settings, fake_gcs, gcs_bucket_name, tmp_path):
     key_file = tmp_path / "key.json"
     key_file.write_text(json.dumps(service_account_info()))
-    app = create_app({**settings, "GCS_BUCKET": gcs_bucket_name, "GCS_ENDPOINT": fake_gcs.url,
-                      "GCS_SIGNING_KEY_FILE": str(key_file), "GCP_PROJECT": "test",
-                      "MONGO_DB": "gcs-test"})
+    app = create_app(
+        {
+            **settings,
+            "GCS_BUCKET": gcs_bucket_name,
+            "GCS_ENDPOINT": fake_gcs.url,
+            "GCS_SIGNING_KEY_FILE": str(key_file),
+            "GCP_PROJECT": "test",
+            "MONGO_DB": "gcs-test",
+        }
+    )
     with app.app_context():
         headers = {"Authorization": f"Bearer {mint_token('alice', None, None, 1)}"}
     client = app.test_client()
