@@ -52,6 +52,29 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "USER_SERVICE_URL": (None, str),
     "USER_SERVICE_TIMEOUT_SECONDS": (3.0, float),
     "USER_SERVICE_CACHE_SECONDS": (30, _int),
+    # Events: Pub/Sub or the in-process bus; topic names default to the event types.
+    "EVENT_BUS": ("inprocess", str),
+    "PUBSUB_EMULATOR_HOST": (None, str),
+    "TOPIC_SCREENSHOTS_REQUESTED": ("media.screenshots.requested", str),
+    "TOPIC_SCREENSHOTS_COMPLETED": ("media.screenshots.completed", str),
+    "TOPIC_PEER_AVAILABLE": ("peer.available.with_requested_media", str),
+    "PUBSUB_SUBSCRIPTION_PREFIX": ("mediastore", str),
+    "PUBSUB_VERIFY_PUSH": (True, _bool),
+    "PUBSUB_PUSH_AUDIENCE": (None, str),
+    "PUBSUB_PUSH_SERVICE_ACCOUNT": (None, str),
+    "PUBSUB_PUSH_CERTS_URL": ("https://www.googleapis.com/oauth2/v1/certs", str),
+    "OUTBOX_RELAY_INTERVAL_SECONDS": (5.0, float),
+    "PROCESSED_MESSAGE_TTL_HOURS": (72, _int),
+    # Screenshots (seed 000). PEER_TOKEN_SECRET signs the one-time peer upload tokens.
+    "PEER_TOKEN_SECRET": (None, str),
+    "PEER_REGISTRY_URL": (None, str),
+    "EDGE_SERVICE_URL": (None, str),
+    "OUTBOUND_TIMEOUT_SECONDS": (5.0, float),
+    "OUTBOUND_RETRIES": (2, _int),
+    "PENDING_REQUEST_TTL_HOURS": (24, _int),
+    "JWT_TOKEN_EXPIRE_MINUTES": (30, _int),
+    "MAX_SCREENSHOTS_PER_REQUEST": (10, _int),
+    "MAX_SCREENSHOT_BYTES": (10 * MIB, _int),
     # Limits.
     "DEFAULT_STORAGE_QUOTA_BYTES": (52_428_800, _int),
     "DAILY_BANDWIDTH_LIMIT_BYTES": (104_857_600, _int),
@@ -102,6 +125,7 @@ class Development(Config):
     """Embedded defaults: local directory, litemongo, a generated JWT secret."""
 
     APP_ENV = "development"
+    defaults = {"PUBSUB_VERIFY_PUSH": False}
 
 
 class Testing(Config):
@@ -109,13 +133,14 @@ class Testing(Config):
 
     APP_ENV = "testing"
     TESTING = True
+    defaults = {"PUBSUB_VERIFY_PUSH": False}
 
 
 class Production(Config):
     """Cloud Run: GCS, MongoDB and a verification key are mandatory."""
 
     APP_ENV = "production"
-    required = ("GCS_BUCKET", "MONGO_URI")
+    required = ("GCS_BUCKET", "MONGO_URI", "PEER_TOKEN_SECRET")
     defaults = {"LOG_FORMAT": "json", "HOST": "0.0.0.0"}
 
     @classmethod
@@ -129,6 +154,10 @@ class Production(Config):
             )
         if settings["JWT_ALGORITHM"] == "HS256" and not settings.get("JWT_SECRET_KEY"):
             raise ConfigError("JWT_SECRET_KEY must be set when JWT_ALGORITHM=HS256")
+        if not settings["PUBSUB_VERIFY_PUSH"]:
+            raise ConfigError("PUBSUB_VERIFY_PUSH=false is refused when APP_ENV=production")
+        if settings["EVENT_BUS"] == "pubsub" and not settings.get("GCP_PROJECT"):
+            raise ConfigError("GCP_PROJECT must be set when EVENT_BUS=pubsub")
         if settings["JWT_ALGORITHM"] != "HS256" and not (
             settings.get("JWT_PUBLIC_KEY") or settings.get("JWT_PUBLIC_KEY_PATH")
         ):

@@ -10,14 +10,15 @@ from flask_smorest import Api
 
 from app.auth import configure_jwt, init_auth
 from app.cli import register_cli
+from app.cli_events import register_event_commands
 from app.errors import register_error_handlers
 from app.keys import persistent_secret, read_public_key
 from app.logging import configure_logging
-from blueprints import delete, download, health, signed, status, upload
+from blueprints import delete, download, events, health, screenshots, signed, status, upload
 from config import load_config
 from services.container import Services, build_services
 
-BLUEPRINTS = (health, upload, delete, status, download, signed)
+BLUEPRINTS = (health, upload, delete, status, download, signed, events, screenshots)
 
 
 def create_app(
@@ -28,12 +29,16 @@ def create_app(
     settings = load_settings(app, config)
     configure_logging(app)
     app.extensions["mediastore"] = services or build_services(
-        settings, signing_key=url_signing_key(settings).encode()
+        settings,
+        signing_key=url_signing_key(settings).encode(),
+        peer_token_secret=peer_token_secret(settings).encode(),
     )
     init_auth(app, app.extensions["mediastore"].profiles)
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)
+    register_event_commands(app)
+    start_outbox_relay_with_first_request(app)
     return app
 
 
@@ -70,6 +75,26 @@ def url_signing_key(settings: Mapping[str, Any]) -> str:
     if settings.get("GCS_BUCKET"):
         return ""  # GCS signs its own URLs
     return persistent_secret(settings["DATA_DIR"], "url-signing-key")
+
+
+def peer_token_secret(settings: Mapping[str, Any]) -> str:
+    """The key of peer upload tokens: configured (required in production) or generated."""
+    return settings.get("PEER_TOKEN_SECRET") or persistent_secret(
+        settings["DATA_DIR"], "peer-token-secret"
+    )
+
+
+def start_outbox_relay_with_first_request(app: Flask) -> None:
+    """Start the background relay in the serving process, after gunicorn has forked.
+
+    Not at import and not in CLI commands: threads and gRPC clients must not cross a fork.
+    """
+    if app.config["TESTING"]:
+        return
+
+    @app.before_request
+    def start_relay() -> None:
+        app.extensions["mediastore"].events.relay.start()
 
 
 def register_blueprints(app: Flask) -> None:

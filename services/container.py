@@ -9,7 +9,12 @@ from typing import Any
 
 from services.accounts import Accounts
 from services.docstore import open_database
+from services.events.base import PEER_AVAILABLE, SCREENSHOTS_REQUESTED, Publisher
+from services.events.bus import EventBus
+from services.events.factory import build_event_bus
+from services.events.push_auth import PushVerifier
 from services.objectstore import ObjectStore
+from services.screenshots import build_screenshot_service
 from services.uploads import VideoUploads
 from services.usage import UsageLog
 from services.users import UserProfiles
@@ -30,10 +35,14 @@ class Services:
     accounts: Accounts
     uploads: VideoUploads
     videos: VideoLibrary
+    events: EventBus
+    push_verifier: Any
+    screenshots: Any = None
     profiles: UserProfiles | None = None
 
     def close(self) -> None:
         """Release clients and worker threads."""
+        self.events.close()
         self.database.close()
 
 
@@ -63,7 +72,9 @@ def build_services(
     store: ObjectStore | None = None,
     profiles: UserProfiles | None = None,
     clock: Callable[[], datetime] = utc_now,
-    signing_key: bytes = b"",
+    signing_key: bytes,
+    peer_token_secret: bytes,
+    publisher: Publisher | None = None,
 ) -> Services:
     """Wire the services from settings; tests pass their own database, store or clock."""
     database = database if database is not None else open_database(settings)
@@ -94,4 +105,26 @@ def build_services(
         clock=clock,
         signed_url_ttl=settings["SIGNED_URL_TTL_SECONDS"],
     )
-    return Services(database, store, accounts, uploads, videos, profiles)
+    events = build_event_bus(settings, database, clock=clock, publisher=publisher)
+    screenshots = build_screenshot_service(
+        settings,
+        database=database,
+        store=store,
+        outbox=events.outbox,
+        clock=clock,
+        token_secret=peer_token_secret,
+    )
+    events.router.register(SCREENSHOTS_REQUESTED, screenshots.handle_requested)
+    events.router.register(PEER_AVAILABLE, screenshots.handle_peer_available)
+    events.relay.add_task(screenshots.resume_completions)
+    return Services(
+        database=database,
+        store=store,
+        accounts=accounts,
+        uploads=uploads,
+        videos=videos,
+        events=events,
+        push_verifier=PushVerifier.from_config(settings),
+        screenshots=screenshots,
+        profiles=profiles,
+    )

@@ -21,6 +21,7 @@ pytest_plugins = ["tests.fixtures.network", "tests.fixtures.gcs"]
 
 JWT_TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 SIGNING_KEY = b"test-url-signing-key"
+PEER_TOKEN_SECRET = b"test-peer-token-secret-0123456789abcdef"
 
 
 @pytest.fixture
@@ -70,6 +71,8 @@ def make_app(settings, database, store, clock) -> Callable[..., Flask]:
             store=store_override or store,
             clock=clock,
             profiles=profiles,
+            peer_token_secret=PEER_TOKEN_SECRET,
+            signing_key=SIGNING_KEY,
         )
         return create_app(config, services=services)
 

@@ -12,10 +12,13 @@ PRODUCTION = {
     "GCS_BUCKET": "bucket",
     "MONGO_URI": "mongodb://db.invalid:27017",
     "JWT_SECRET_KEY": "s" * 40,
+    "PEER_TOKEN_SECRET": "p" * 40,
 }
 
 
-@pytest.mark.parametrize("missing", ["GCS_BUCKET", "MONGO_URI", "JWT_SECRET_KEY"])
+@pytest.mark.parametrize(
+    "missing", ["GCS_BUCKET", "MONGO_URI", "JWT_SECRET_KEY", "PEER_TOKEN_SECRET"]
+)
 def test_production_names_the_missing_variable(missing):
     environ = {k: v for k, v in PRODUCTION.items() if k != missing}
     with pytest.raises(ConfigError, match=missing):
@@ -27,6 +30,11 @@ def test_production_with_rs256_needs_a_public_key():
     del environ["JWT_SECRET_KEY"]
     with pytest.raises(ConfigError, match="JWT_PUBLIC_KEY"):
         load_config(environ=environ)
+
+
+def test_production_refuses_unverified_pubsub_pushes():
+    with pytest.raises(ConfigError, match="PUBSUB_VERIFY_PUSH"):
+        load_config(environ={**PRODUCTION, "PUBSUB_VERIFY_PUSH": "false"})
 
 
 def test_production_loads_when_complete():

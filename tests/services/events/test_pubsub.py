@@ -1,0 +1,277 @@
+"""PubSubPublisher and PubSubConsumer against the gRPC emulator, through the real client."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from google.cloud import pubsub_v1
+
+from config import load_config
+from services.events.base import (
+    PEER_AVAILABLE,
+    SCREENSHOTS_COMPLETED,
+    SCREENSHOTS_REQUESTED,
+    Event,
+    EventBusUnavailable,
+    Topics,
+)
+from services.events.pubsub import PubSubConsumer, PubSubPublisher
+from tests.fixtures.pubsub_emulator import pubsub_emulator  # noqa: F401
+
+PROJECT = "test-project"
+REQUESTED = Event("evt-1", SCREENSHOTS_REQUESTED, {"media_id": "m1"}, {"user_id": "alice"})
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def make_publisher(pubsub_emulator) -> Iterator[Callable[..., PubSubPublisher]]:  # noqa: F811
+    made: list[PubSubPublisher] = []
+
+    def make(topics: Topics | None = None, **options) -> PubSubPublisher:
+        options = {"emulator_host": pubsub_emulator.host, "create_topics": True, **options}
+        publisher = PubSubPublisher(PROJECT, topics or Topics.from_config({}), **options)
+        made.append(publisher)
+        return publisher
+
+    yield make
+    for publisher in made:
+        publisher.close()
+
+
+@pytest.fixture
+def run_consumer(pubsub_emulator) -> Iterator[Callable[[PubSubConsumer], None]]:  # noqa: F811
+    """Run consumers in threads; stop them and check that run() returned."""
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+
+    def start(consumer: PubSubConsumer) -> None:
+        thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+        thread.start()
+        threads.append(thread)
+
+    yield start
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=15)
+        assert not thread.is_alive(), "consumer did not stop"
+
+
+def test_emulator_serves_pull_and_acknowledge_to_the_raw_client(pubsub_emulator):  # noqa: F811
+    subscription = pubsub_emulator.create_subscription("raw", "raw-sub")
+    publisher = pubsub_v1.PublisherClient()  # reaches the emulator through PUBSUB_EMULATOR_HOST
+    subscriber = pubsub_v1.SubscriberClient()
+    try:
+        topic = pubsub_emulator.topic_path("raw")
+        message_id = publisher.publish(topic, b"hello", k="v").result(timeout=5)
+        pulled = subscriber.pull(subscription=subscription, max_messages=5, timeout=5)
+        [received] = pulled.received_messages
+        assert (received.message.data, received.message.message_id) == (b"hello", message_id)
+        assert dict(received.message.attributes) == {"k": "v"}
+        assert pubsub_emulator.unacked(subscription) == 1
+        subscriber.acknowledge(subscription=subscription, ack_ids=[received.ack_id])
+        assert pubsub_emulator.unacked(subscription) == 0
+        again = subscriber.pull(subscription=subscription, max_messages=5, timeout=5)
+        assert list(again.received_messages) == []
+    finally:
+        publisher.stop()
+        subscriber.close()
+
+
+def test_publish_sends_json_and_attributes_and_returns_the_message_id(
+    make_publisher,
+    pubsub_emulator,  # noqa: F811
+):
+    message_id = make_publisher().publish(REQUESTED)
+
+    [message] = pubsub_emulator.messages(SCREENSHOTS_REQUESTED)
+    assert message.message_id == message_id
+    assert json.loads(message.data) == {"media_id": "m1"}
+    assert dict(message.attributes) == {
+        "user_id": "alice",
+        "event_id": "evt-1",
+        "event_type": SCREENSHOTS_REQUESTED,
+    }
+    assert message.publish_time.timestamp() > 0
+
+
+def test_topic_is_created_on_first_publish_only_when_asked(make_publisher, pubsub_emulator):  # noqa: F811
+    path = f"projects/{PROJECT}/topics/{SCREENSHOTS_REQUESTED}"
+    with pytest.raises(EventBusUnavailable, match="NotFound"):
+        make_publisher(create_topics=False).publish(REQUESTED)
+    assert pubsub_emulator.topics() == []
+
+    publisher = make_publisher()
+    publisher.publish(REQUESTED)
+    publisher.publish(REQUESTED)  # the topic is known now: no second create
+
+    assert pubsub_emulator.topics() == [path]
+    assert len(pubsub_emulator.messages(path)) == 2
+
+
+def test_topic_override_from_settings_is_used(make_publisher, pubsub_emulator):  # noqa: F811
+    topics = Topics.from_config({"TOPIC_SCREENSHOTS_REQUESTED": "custom-requests"})
+
+    make_publisher(topics).publish(REQUESTED)
+
+    assert len(pubsub_emulator.messages("custom-requests")) == 1
+    assert pubsub_emulator.messages(SCREENSHOTS_REQUESTED) == []
+
+
+def test_explicit_emulator_host_works_without_the_environment_variable(
+    make_publisher,
+    pubsub_emulator,  # noqa: F811
+    monkeypatch,
+):
+    monkeypatch.delenv("PUBSUB_EMULATOR_HOST")
+
+    make_publisher().publish(REQUESTED)
+
+    assert len(pubsub_emulator.messages(SCREENSHOTS_REQUESTED)) == 1
+
+
+def test_outage_raises_unavailable_in_bounded_time_and_restart_recovers(
+    make_publisher,
+    pubsub_emulator,  # noqa: F811
+):
+    publisher = make_publisher(timeout=2.0)
+    publisher.publish(REQUESTED)
+    pubsub_emulator.stop()
+
+    started = time.monotonic()
+    with pytest.raises(EventBusUnavailable):
+        publisher.publish(REQUESTED)
+    assert time.monotonic() - started < 6
+
+    pubsub_emulator.restart()
+    publisher.publish(REQUESTED)
+    assert len(pubsub_emulator.messages(SCREENSHOTS_REQUESTED)) == 2
+
+
+def test_restart_keeps_topics_subscriptions_and_undelivered_messages(
+    make_publisher,
+    pubsub_emulator,  # noqa: F811
+):
+    subscription = pubsub_emulator.create_subscription(SCREENSHOTS_REQUESTED, "keep")
+    make_publisher().publish(REQUESTED)
+    port = pubsub_emulator.port
+
+    pubsub_emulator.restart()
+
+    assert pubsub_emulator.port == port
+    assert pubsub_emulator.unacked(subscription) == 1
+    assert len(pubsub_emulator.topics()) == 1
+
+
+def test_from_config_with_emulator_host_creates_topics(pubsub_emulator):  # noqa: F811
+    settings = load_config(
+        {"APP_ENV": "testing"}, environ={"PUBSUB_EMULATOR_HOST": pubsub_emulator.host}
+    )
+    publisher = PubSubPublisher.from_config(settings)
+    try:
+        publisher.publish(Event("evt-2", PEER_AVAILABLE, {"peer": "p1"}))
+    finally:
+        publisher.close()
+
+    assert pubsub_emulator.topics() == [f"projects/local/topics/{PEER_AVAILABLE}"]
+
+
+def test_consumer_hands_message_to_handler_and_acks_it(
+    make_publisher,
+    pubsub_emulator,  # noqa: F811
+    run_consumer,
+):
+    topics = Topics.from_config({})
+    subscription = pubsub_emulator.create_subscription(
+        SCREENSHOTS_REQUESTED, f"mediastore-{SCREENSHOTS_REQUESTED}"
+    )
+    message_id = make_publisher().publish(REQUESTED)
+    seen: list[tuple] = []
+    consumer = PubSubConsumer(
+        PROJECT,
+        topics,
+        lambda *args: seen.append(args),
+        emulator_host=pubsub_emulator.host,
+        create_subscriptions=True,
+    )
+
+    run_consumer(consumer)
+
+    wait_until(lambda: seen and pubsub_emulator.unacked(subscription) == 0)
+    [(topic, data, attributes, seen_id)] = seen
+    assert (topic, seen_id) == (SCREENSHOTS_REQUESTED, message_id)
+    assert json.loads(data) == {"media_id": "m1"}
+    assert attributes["event_id"] == "evt-1"
+    assert attributes["event_type"] == SCREENSHOTS_REQUESTED
+    time.sleep(0.5)
+    assert len(seen) == 1  # acked: not delivered again
+
+
+def test_consumer_nacks_on_handler_error_and_acks_the_redelivery(
+    make_publisher,
+    pubsub_emulator,  # noqa: F811
+    run_consumer,
+):
+    calls: list[str] = []
+
+    def flaky(topic: str, data: bytes, attributes: dict, message_id: str) -> None:
+        calls.append(message_id)
+        if len(calls) == 1:
+            raise RuntimeError("first delivery fails")
+
+    consumer = PubSubConsumer(
+        PROJECT,
+        Topics.from_config({}),
+        flaky,
+        emulator_host=pubsub_emulator.host,
+        create_subscriptions=True,
+    )
+    subscriptions = consumer.subscriptions()
+    run_consumer(consumer)
+    wait_until(lambda: set(subscriptions.values()) <= set(pubsub_emulator.subscriptions()))
+
+    message_id = make_publisher().publish(REQUESTED)
+
+    subscription = subscriptions[SCREENSHOTS_REQUESTED]
+    wait_until(lambda: len(calls) == 2 and pubsub_emulator.unacked(subscription) == 0)
+    assert calls == [message_id, message_id]
+
+
+def test_consumer_from_config_subscribes_every_topic_with_the_prefix(pubsub_emulator):  # noqa: F811
+    settings = load_config(
+        {"APP_ENV": "testing", "PUBSUB_SUBSCRIPTION_PREFIX": "svc"},
+        environ={"PUBSUB_EMULATOR_HOST": pubsub_emulator.host},
+    )
+    consumer = PubSubConsumer.from_config(settings, lambda *args: None)
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    thread.start()
+    expected = {
+        f"projects/local/subscriptions/svc-{t}"
+        for t in (SCREENSHOTS_REQUESTED, SCREENSHOTS_COMPLETED, PEER_AVAILABLE)
+    }
+    try:
+        wait_until(lambda: expected <= set(pubsub_emulator.subscriptions()))
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+    assert not thread.is_alive()
+
+
+def test_consumer_run_raises_unavailable_when_its_subscription_is_missing(pubsub_emulator):  # noqa: F811
+    consumer = PubSubConsumer(
+        PROJECT, Topics.from_config({}), lambda *args: None, emulator_host=pubsub_emulator.host
+    )
+
+    with pytest.raises(EventBusUnavailable, match="stream"):
+        consumer.run(threading.Event())
