@@ -45,6 +45,9 @@ def create_app(
 def load_settings(app: Flask, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     """Load and check the settings, fill in development secrets, apply them to the app."""
     settings = load_config(overrides)
+    if not settings.get("PUBLIC_BASE_URL"):
+        # Where the embedded store's signed URLs point when no request is at hand (events).
+        settings["PUBLIC_BASE_URL"] = f"http://{settings['HOST']}:{settings['PORT']}"
     if not settings.get("JWT_SECRET_KEY") and settings["JWT_ALGORITHM"] == "HS256":
         settings["JWT_SECRET_KEY"] = persistent_secret(settings["DATA_DIR"], "jwt-secret")
     app.config.update(settings)
