@@ -5,6 +5,20 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 
+def multipart_body(field: str, *, repeated: bool = False) -> dict:
+    """The OpenAPI requestBody of a streamed multipart upload (parsed by hand, not by webargs)."""
+    binary = {"type": "string", "format": "binary"}
+    schema = {"type": "array", "items": binary} if repeated else binary
+    return {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {"type": "object", "required": [field], "properties": {field: schema}}
+            }
+        },
+    }
+
+
 class ErrorRead(Schema):
     error = fields.String(required=True, metadata={"example": "Unauthorized"})
 

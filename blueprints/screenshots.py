@@ -11,25 +11,12 @@ from flask_smorest import Blueprint
 
 from blueprints._context import services
 from blueprints._multipart import iter_file_fields
-from blueprints.schemas import ErrorRead
+from blueprints.schemas import ErrorRead, multipart_body
 from blueprints.screenshot_schemas import ScreenshotListRead, ScreenshotUploadRead
 
 blp = Blueprint("screenshots", __name__, description="Screenshots uploaded by peers")
 
-UPLOAD_BODY = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["files"],
-                "properties": {
-                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}}
-                },
-            }
-        }
-    },
-}
+UPLOAD_BODY = multipart_body("files", repeated=True)
 
 
 @blp.route("/api/screenshot/<catalog_id>")

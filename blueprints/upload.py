@@ -8,23 +8,12 @@ from flask_smorest import Blueprint
 
 from blueprints._context import current_user, services
 from blueprints._multipart import open_file_field
-from blueprints.schemas import ErrorRead, UploadRead
+from blueprints.schemas import ErrorRead, UploadRead, multipart_body
 from services.errors import InvalidRequest
 
 blp = Blueprint("upload", __name__, description="Video upload with quota and bandwidth checks")
 
-UPLOAD_BODY = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["file"],
-                "properties": {"file": {"type": "string", "format": "binary"}},
-            }
-        }
-    },
-}
+UPLOAD_BODY = multipart_body("file")
 
 
 @blp.route("/upload", methods=["POST"])
