@@ -81,7 +81,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "MAX_UPLOAD_BYTES": (1024 * MIB, _int),
     "UPLOAD_LEASE_SECONDS": (3600, _int),
     # Streaming: storage read size, open-range slice, and the largest body sent with a length.
-    "STORAGE_READ_CHUNK_BYTES": (4 * MIB, _int),
+    "STORAGE_READ_CHUNK_BYTES": (1 * MIB, _int),
     "STREAM_SLICE_BYTES": (4 * MIB, _int),
     "RESPONSE_LENGTH_LIMIT_BYTES": (32 * MIB, _int),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -54,15 +55,20 @@ class Processes:
     log_dir: Path
     servers: list[Server] = field(default_factory=list)
 
-    def start(self, name: str, command: list[str], env: dict[str, str], ready: str) -> Server:
-        """Start `command` in its own process group and wait until GET `ready` answers."""
-        port = env.pop("_PORT")
+    def start(
+        self, name: str, command: list[str], env: dict[str, str], port: int, ready: str
+    ) -> Server:
+        """Start `command` in its own process group; wait until GET `ready` on `port` answers."""
         log = self.log_dir / f"{name}.log"
         with open(log, "wb") as out:  # a file, not a pipe: a full pipe would stall the server
             process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         server = Server(name, f"http://127.0.0.1:{port}", process, log)
         self.servers.append(server)
         _wait_until_ready(server, server.url + ready)
@@ -100,8 +106,7 @@ def gunicorn_command(app_spec: str, port: int) -> list[str]:
 def start_gunicorn(procs: Processes, name: str, app_spec: str, env: dict[str, str]) -> Server:
     """Run a WSGI app under gunicorn with the service's settings; /health must answer."""
     port = free_port()
-    env = base_env(**env, _PORT=str(port))
-    return procs.start(name, gunicorn_command(app_spec, port), env, "/health")
+    return procs.start(name, gunicorn_command(app_spec, port), base_env(**env), port, "/health")
 
 
 def start_fake_gcs(procs: Processes) -> Server:
@@ -115,14 +120,14 @@ def start_fake_gcs(procs: Processes) -> Server:
         "-public-host", address, "-external-url", f"http://{address}", "-backend", "memory",
         "-log-level", "warn",
     ]  # fmt: skip
-    return procs.start("fake-gcs", command, base_env(_PORT=str(port)), "/storage/v1/b")
+    return procs.start("fake-gcs", command, base_env(), port, "/storage/v1/b")
 
 
 def start_static(procs: Processes, directory: Path) -> Server:
     """Serve `directory` with http.server's ThreadingHTTPServer (plus single ranges)."""
     port = free_port()
     command = [sys.executable, "-m", "bench.static_server", str(port), str(directory)]
-    return procs.start("static", command, base_env(_PORT=str(port)), "/")
+    return procs.start("static", command, base_env(), port, "/")
 
 
 def _wait_until_ready(server: Server, url: str) -> None:
@@ -151,10 +156,8 @@ def _stop_group(process: subprocess.Popen) -> None:
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _children(pid: int) -> list[int]:

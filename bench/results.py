@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,21 @@ def machine() -> dict[str, Any]:
     }
 
 
+def code() -> dict[str, Any]:
+    """The commit measured, and whether files outside bench/ differ from it."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*command: str) -> str:
+        result = subprocess.run(["git", *command], cwd=root, capture_output=True, text=True)
+        return result.stdout if result.returncode == 0 else ""
+
+    changed = [line[3:] for line in git("status", "--porcelain").splitlines()]
+    return {
+        "commit": git("rev-parse", "HEAD").strip() or None,
+        "changed_outside_bench": [path for path in changed if not path.startswith("bench/")],
+    }
+
+
 def table(figures: list[Figure]) -> str:
     """The figures as a fixed-width text table."""
     header = ("figure", "service", "anchor", "ratio", "target", "met")
@@ -71,7 +87,10 @@ def table(figures: list[Figure]) -> str:
         met = "yes" if fig.met else "NO"
         rows.append((fig.title, f"{fig.service:,.1f} {fig.unit}", anchor, ratio, target, met))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(line.rstrip() for line in lines)
 
@@ -81,6 +100,7 @@ def write_json(path: Path, figures: list[Figure], settings: dict[str, Any], seco
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "machine": machine(),
+        "code": code(),
         "settings": settings,
         "runtime_seconds": round(seconds, 1),
         "figures": [fig.to_json() for fig in figures],

@@ -22,20 +22,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--size-mib", type=int, default=256, help="streamed video size")
     parser.add_argument("--upload-mib", type=int, default=512, help="uploaded video size")
-    parser.add_argument("--runs", type=int, default=3, help="repeats of each transfer")
+    parser.add_argument("--runs", type=int, default=7, help="repeats of each whole transfer")
     parser.add_argument("--range-requests", type=int, default=200, help="1 MiB ranges per pass")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
-    parser.add_argument("--status-requests", type=int, default=1000, help="status GETs per pass")
+    parser.add_argument("--status-requests", type=int, default=2000, help="status GETs per pass")
     parser.add_argument("--status-users", type=int, nargs=2, default=(10, 10_000))
     parser.add_argument("--seed", type=int, default=20240229)
     parser.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset")
     parser.add_argument("--output", type=Path, default=ROOT / "bench/results/latest.json")
+    parser.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra setting for every service process, e.g. STORAGE_READ_CHUNK_BYTES=1048576",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--max-minutes", type=float, default=20, help="abort after this long")
     args = parser.parse_args(argv)
     unknown = set(args.phases.split(",")) - set(PHASES)
     if unknown:
         parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
+    if any("=" not in item for item in args.service_env):
+        parser.error("--service-env takes NAME=VALUE")
+    args.service_env = dict(item.split("=", 1) for item in args.service_env)
     return args
 
 
@@ -65,8 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         figures = run(args, work, procs)
+    except KeyboardInterrupt as stop:
+        print(f"[bench] interrupted ({str(stop) or 'Ctrl-C'}); stopped", file=sys.stderr)
+        return 130
     except BaseException:
-        print(f"[bench] failed; server logs in {work}" if args.keep else "[bench] failed")
+        for server in procs.servers:
+            print(f"[bench] {server.name} log tail:\n{server.log_tail()}", file=sys.stderr)
         raise
     finally:
         signal.alarm(0)

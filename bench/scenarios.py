@@ -37,7 +37,7 @@ def write_media(work: Path, args: argparse.Namespace) -> Media:
     return media
 
 
-def service_env(data_dir: Path, **extra: str) -> dict[str, str]:
+def service_env(args, data_dir: Path, **extra: str) -> dict[str, str]:
     """The service's environment for a run: development mode, our secret, limits raised."""
     return {
         "APP_ENV": "development",
@@ -47,6 +47,7 @@ def service_env(data_dir: Path, **extra: str) -> dict[str, str]:
         "DAILY_BANDWIDTH_LIMIT_BYTES": LIMIT,
         "MAX_UPLOAD_BYTES": LIMIT,
         **extra,
+        **args.service_env,
     }
 
 
@@ -62,40 +63,50 @@ def store_video(service: Server, path: Path, name: str = STREAMED) -> None:
 
 
 def compare_reads(args, label: str, service: Source, anchor: Source) -> list[Figure]:
-    """Whole-object MB/s and 1 MiB range requests/s, one client and `clients` at once."""
+    """Whole-object MB/s, then 1 MiB range requests/s from one client and from `clients`."""
     size = args.size_mib * MIB
-    ranges = streaming.random_ranges(size, args.range_requests, args.seed)
-    return [
+    title = f"full {args.size_mib} MiB stream ({label})"
+    figures = [
         streaming.full_object(
-            f"full_{label}", f"full {args.size_mib} MiB stream ({label})",
-            service, anchor, size, args.runs, TARGETS["full"],
-        ),
-        streaming.range_rates(
-            f"ranges_{label}_1", f"1 MiB ranges, 1 client ({label})",
-            service, anchor, ranges, 1, TARGETS["ranges"],
-        ),
-        streaming.range_rates(
-            f"ranges_{label}_{args.clients}", f"1 MiB ranges, {args.clients} clients ({label})",
-            service, anchor, ranges, args.clients, TARGETS["ranges"],
-        ),
-    ]  # fmt: skip
+            f"full_{label}", title, service, anchor, size, args.runs, TARGETS["full"]
+        )
+    ]
+    ranges = streaming.random_ranges(size, args.range_requests, args.seed)
+    for clients in (1, args.clients):
+        title = f"1 MiB ranges, {clients} client{'s' * (clients > 1)} ({label})"
+        figures.append(
+            streaming.range_rates(
+                f"ranges_{label}_{clients}",
+                title,
+                service,
+                anchor,
+                ranges,
+                clients,
+                TARGETS["ranges"],
+            )
+        )
+    return figures
 
 
 def gcs_phase(args, work: Path, procs: Processes, media: Media) -> list[Figure]:
     """Stream from the GCS backend on fake-gcs-server beside direct emulator reads."""
     emulator = start_fake_gcs(procs)
-    requests.post(f"{emulator.url}/storage/v1/b", json={"name": BUCKET}, timeout=TIMEOUT)
+    created = requests.post(f"{emulator.url}/storage/v1/b", json={"name": BUCKET}, timeout=TIMEOUT)
+    created.raise_for_status()
     gcs = {"GCS_BUCKET": BUCKET, "GCS_ENDPOINT": emulator.url, "GCP_PROJECT": "bench"}
-    service = start_gunicorn(procs, "service-gcs", "wsgi:app", service_env(work / "gcs", **gcs))
+    service = start_gunicorn(
+        procs, "service-gcs", "wsgi:app", service_env(args, work / "gcs", **gcs)
+    )
     store_video(service, media["stream"])
     listing = requests.get(f"{emulator.url}/storage/v1/b/{BUCKET}/o", timeout=TIMEOUT).json()
     (name,) = [item["name"] for item in listing["items"]]
     direct = f"{emulator.url}/download/storage/v1/b/{BUCKET}/o/{quote(name, safe='')}?alt=media"
     figures = compare_reads(
-        args, "gcs",
+        args,
+        "gcs",
         Source("service", f"{service.url}/stream/video/{STREAMED}", auth()),
         Source("fake-gcs-server", direct),
-    )  # fmt: skip
+    )
     procs.stop(service)
     procs.stop(emulator)
     return figures
@@ -104,17 +115,18 @@ def gcs_phase(args, work: Path, procs: Processes, media: Media) -> list[Figure]:
 def local_phase(args, work: Path, procs: Processes, media: Media) -> list[Figure]:
     """Stream from the embedded local store beside http.server on the stored file."""
     data = work / "local"
-    service = start_gunicorn(procs, "service-local", "wsgi:app", service_env(data))
+    service = start_gunicorn(procs, "service-local", "wsgi:app", service_env(args, data))
     store_video(service, media["stream"])
     objects = data / "objects"
     size = args.size_mib * MIB
     (stored,) = [p for p in objects.rglob(".*") if p.is_file() and p.stat().st_size == size]
     static = start_static(procs, objects)
     figures = compare_reads(
-        args, "local",
+        args,
+        "local",
         Source("service", f"{service.url}/stream/video/{STREAMED}", auth()),
         Source("http.server", f"{static.url}/{quote(str(stored.relative_to(objects)))}"),
-    )  # fmt: skip
+    )
     procs.stop(static)
     procs.stop(service)
     return figures
@@ -122,13 +134,20 @@ def local_phase(args, work: Path, procs: Processes, media: Media) -> list[Figure
 
 def upload_phase(args, work: Path, procs: Processes, media: Media) -> list[Figure]:
     """Upload into the embedded store beside werkzeug's parser; memory during up- and download."""
-    service = start_gunicorn(procs, "service-upload", "wsgi:app", service_env(work / "upload"))
+    service = start_gunicorn(
+        procs, "service-upload", "wsgi:app", service_env(args, work / "upload")
+    )
     parser = start_gunicorn(procs, "werkzeug-parser", "bench.anchor_app:app", {})
-    throughput, upload_rss = uploads.upload_vs_parser(
+    throughput, upload_rss, kept = uploads.upload_vs_parser(
         service, parser, auth(), media["upload"], args.runs, TARGETS["upload"]
     )
     procs.stop(parser)
-    url = f"{service.url}/stream/video/upload-0.mp4"
+    procs.stop(service)
+    # A fresh worker on the same data, so the uploads' freed memory cannot hide any growth.
+    service = start_gunicorn(
+        procs, "service-download", "wsgi:app", service_env(args, work / "upload")
+    )
+    url = f"{service.url}/stream/video/{kept}"
     download_rss = uploads.download_memory(service, url, auth(), args.upload_mib * MIB)
     procs.stop(service)
     return [throughput, upload_rss, download_rss]
@@ -140,7 +159,9 @@ def status_phase(args, work: Path, procs: Processes, media: Media) -> list[Figur
     for count in args.status_users:
         data = work / f"status-{count}"
         users = seed_users(data, count, args.seed)
-        service = start_gunicorn(procs, f"service-status-{count}", "wsgi:app", service_env(data))
+        service = start_gunicorn(
+            procs, f"service-status-{count}", "wsgi:app", service_env(args, data)
+        )
         rates[count] = status.status_rate(
             service.url, SECRET, users, args.status_requests, args.clients, args.seed
         )
@@ -148,11 +169,16 @@ def status_phase(args, work: Path, procs: Processes, media: Media) -> list[Figur
     few, many = args.status_users
     return [
         Figure(
-            "status", f"/storage-status, {many:,} users ({args.clients} clients)", "req/s",
-            rates[many], rates[few], f"{few:,} users", TARGETS["status"],
+            "status",
+            f"/storage-status, {many:,} users ({args.clients} clients)",
+            "req/s",
+            rates[many],
+            rates[few],
+            f"{few:,} users",
+            TARGETS["status"],
             samples={"requests": args.status_requests, "clients": args.clients},
         )
-    ]  # fmt: skip
+    ]
 
 
 PHASES: dict[str, Callable[..., list[Figure]]] = {

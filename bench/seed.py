@@ -32,7 +32,9 @@ def seed_users(data_dir: Path, users: int, seed: int, database: str = "mediastor
             for uid in ids[start : start + BATCH]:
                 owned = [_file(uid, n, rng) for n in range(FILES_PER_USER)]
                 used = sum(doc["size"] for doc in owned)
-                accounts.append({"_id": uid, "quota_bytes": GIB, "used_bytes": used, "bandwidth": {}})
+                accounts.append(
+                    {"_id": uid, "quota_bytes": GIB, "used_bytes": used, "bandwidth": {}}
+                )
                 files.extend(owned)
             db["accounts"].insert_many(accounts)
             db["files"].insert_many(files)

@@ -14,8 +14,9 @@ from bench.seed import FILES_PER_USER
 WARM_UP = 20
 
 
-def status_rate(base_url: str, secret: str, users: list[str], count: int, clients: int,
-                seed: int) -> float:  # fmt: skip
+def status_rate(
+    base_url: str, secret: str, users: list[str], count: int, clients: int, seed: int
+) -> float:
     """Requests/s of `count` status requests for seeded random users, `clients` at once."""
     rng = random.Random(seed)
     chosen = [rng.choice(users) for _ in range(count + WARM_UP)]

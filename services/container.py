@@ -50,7 +50,10 @@ def ensure_indexes(database: Any) -> None:
     """Create the indexes every query relies on (idempotent)."""
     files = database["files"]
     files.create_index([("owner", 1), ("filename", 1)], unique=True, name="owner_filename")
-    files.create_index([("owner", 1), ("state", 1)], name="owner_state")
+    # owner_filename serves every per-owner query. A separate (owner, state) index made
+    # litemongo intersect with the set of *all* stored files: status cost grew with users.
+    if "owner_state" in files.index_information():
+        files.drop_index("owner_state")
     database["usage"].create_index([("user_id", 1), ("date", 1)], name="user_day")
 
 

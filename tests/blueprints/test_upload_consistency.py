@@ -87,7 +87,7 @@ def test_usage_record_failure_undoes_the_upload(make_app, auth, database, store)
 
 def test_client_disconnect_mid_upload_leaves_nothing(make_app, auth, database, store):
     app = make_app()
-    data = make_video_of_size(400_000)
+    data = make_video_of_size(3 * 1024 * 1024)
     boundary = "xyzzy"
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
@@ -104,11 +104,13 @@ def test_client_disconnect_mid_upload_leaves_nothing(make_app, auth, database, s
                 f"Content-Length: {len(head) + len(data) + len(tail)}\r\n\r\n"
             ).encode()
             + head
-            + data[:150_000]
+            + data[: 1536 * 1024]  # past the parser's first 1 MiB read: the upload is under way
         )
         deadline = time.time() + 5
         while not database["files"].find_one({"owner": "alice"}) and time.time() < deadline:
             time.sleep(0.02)
+        claim = database["files"].find_one({"owner": "alice"})
+        assert claim is not None and claim["state"] == "uploading"
         sock.close()
         deadline = time.time() + 10
         while database["files"].find_one({"owner": "alice"}) and time.time() < deadline:

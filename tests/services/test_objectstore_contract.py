@@ -53,7 +53,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
     if request.param == "local":
         return LocalObjectStore(tmp_path / "objects", KEY, chunk_bytes=CHUNK)
     fake_gcs = request.getfixturevalue("fake_gcs")
-    return make_gcs_service(fake_gcs, request.getfixturevalue("gcs_bucket_name"), chunk_bytes=CHUNK)
+    return make_gcs_service(
+        fake_gcs,
+        request.getfixturevalue("gcs_bucket_name"),
+        chunk_bytes=CHUNK,
+        read_chunk_bytes=CHUNK,
+    )
 
 
 @pytest.fixture(scope="module")
