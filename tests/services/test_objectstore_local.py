@@ -1,0 +1,170 @@
+"""The local backend beyond the contract: signed URLs, hostile names, restarts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import pytest
+
+from services.errors import Forbidden, StorageUnavailable
+from services.objectstore.base import ObjectStore
+from services.objectstore.local import LocalObjectStore
+
+pytest_plugins = ["tests.fixtures.gcs"]
+
+CHUNK = 256 * 1024
+SIZE = 3 * CHUNK + 12_345
+KEY = b"contract-test-signing-key"
+
+
+class SettableClock:
+    """A time.time stand-in that tests move by hand."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def payload() -> bytes:
+    return os.urandom(SIZE)
+
+
+def put(store: ObjectStore, name: str, data: bytes, content_type: str = "video/mp4"):
+    """Upload in uneven pieces so writes straddle chunk boundaries."""
+    writer = store.open_writer(name, content_type)
+    for offset in range(0, len(data), 100_000):
+        writer.write(data[offset : offset + 100_000])
+    return writer.commit()
+
+
+def read(store: ObjectStore, name: str, start: int, end: int) -> list[bytes]:
+    return list(store.read_range(name, start, end))
+
+
+# --- local -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def wall() -> SettableClock:
+    return SettableClock()
+
+
+@pytest.fixture
+def local(tmp_path: Path, wall: SettableClock) -> LocalObjectStore:
+    return LocalObjectStore(tmp_path / "store" / "objects", KEY, chunk_bytes=CHUNK, clock=wall)
+
+
+def signed_parts(url: str) -> tuple[str, dict[str, str]]:
+    parts = urlsplit(url)
+    assert parts.path.startswith("/signed/") and not parts.netloc
+    return unquote(parts.path.removeprefix("/signed/")), dict(parse_qsl(parts.query))
+
+
+def test_local_signed_url_verifies_its_own_parts(local):
+    name, query = signed_parts(local.signed_url("videos/ab/c d", 60, download_name="My clip.mp4"))
+
+    assert name == "videos/ab/c d" and query["filename"] == "My clip.mp4"
+    local.verify_signed_url(name, query["expires"], query["signature"], query["filename"])
+
+
+def flip_first_hex_digit(signature: str) -> str:
+    return ("0" if signature[0] != "0" else "1") + signature[1:]
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda p: {**p, "name": "videos/ab/other"},
+        lambda p: {**p, "expires": str(int(p["expires"]) + 1)},
+        lambda p: {**p, "expires": "+" + p["expires"]},
+        lambda p: {**p, "expires": "soon"},
+        lambda p: {**p, "signature": flip_first_hex_digit(p["signature"])},
+        lambda p: {**p, "signature": "é" * 64},
+        lambda p: {**p, "filename": "other.mp4"},
+        lambda p: {**p, "filename": None},
+    ],
+    ids=["name", "expires", "expires-sign", "expires-text", "signature", "non-ascii", "filename",
+         "filename-dropped"],
+)  # fmt: skip
+def test_local_signed_url_refuses_tampering(local, tamper):
+    name, query = signed_parts(local.signed_url("videos/ab/c", 60, download_name="clip.mp4"))
+    parts = tamper({"name": name, **query})
+
+    with pytest.raises(Forbidden):
+        local.verify_signed_url(
+            parts["name"], parts["expires"], parts["signature"], parts["filename"]
+        )
+
+
+def test_local_signed_url_without_filename_refuses_one_added(local):
+    name, query = signed_parts(local.signed_url("videos/ab/c", 60))
+    local.verify_signed_url(name, query["expires"], query["signature"], None)
+    with pytest.raises(Forbidden):
+        local.verify_signed_url(name, query["expires"], query["signature"], "evil.html")
+
+
+def test_local_signed_url_expires(local, wall):
+    name, query = signed_parts(local.signed_url("videos/ab/c", 60))
+    wall.now += 60
+    local.verify_signed_url(name, query["expires"], query["signature"], None)
+    wall.now += 1
+    with pytest.raises(Forbidden):
+        local.verify_signed_url(name, query["expires"], query["signature"], None)
+
+
+HOSTILE = ["../x", "videos/../../x", "/abs", "a\\b", "", "a//b", "a/", "a\0b", "./a", ".tmp/x"]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_local_refuses_names_that_could_leave_the_root(local, tmp_path, name):
+    calls = [
+        lambda: local.open_writer(name, "text/plain"),
+        lambda: local.stat(name),
+        lambda: local.read_range(name, 0, 1),
+        lambda: local.delete(name),
+        lambda: local.signed_url(name, 60),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError):
+            call()
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")] == [
+        "store",
+        "store/objects",
+    ]
+
+
+def test_local_object_survives_a_restart(local, payload, tmp_path):
+    info = put(local, "videos/ab/kept", payload, "video/quicktime")
+
+    reopened = LocalObjectStore(local.root, KEY, chunk_bytes=CHUNK)
+
+    assert reopened.stat("videos/ab/kept") == info
+    assert b"".join(read(reopened, "videos/ab/kept", 0, SIZE - 1)) == payload
+
+
+def test_local_reader_keeps_its_generation_through_a_rewrite(local, payload):
+    put(local, "videos/ab/busy", payload)
+    chunks = local.read_range("videos/ab/busy", 0, SIZE - 1)
+    first = next(chunks)
+
+    put(local, "videos/ab/busy", b"new")
+
+    assert first + b"".join(chunks) == payload
+    assert b"".join(read(local, "videos/ab/busy", 0, 2)) == b"new"
+
+
+def test_local_ping_refuses_a_root_it_cannot_create(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(StorageUnavailable):
+        LocalObjectStore(tmp_path / "file" / "objects", KEY).ping()
+
+
+def test_local_from_config_uses_data_dir(tmp_path):
+    store = LocalObjectStore.from_config({"DATA_DIR": str(tmp_path)}, signing_key=KEY)
+    store.ping()
+    assert store.root == tmp_path / "objects"
