@@ -13,12 +13,9 @@ from services.objectstore.local import LocalObjectStore
 from tests.fixtures.gcs import (
     make_gcs_service,
 )
+from tests.fixtures.objects import CHUNK, KEY, SIZE, put, read
 
 pytest_plugins = ["tests.fixtures.gcs"]
-
-CHUNK = 256 * 1024
-SIZE = 3 * CHUNK + 12_345
-KEY = b"contract-test-signing-key"
 
 
 @pytest.fixture(params=["local", "gcs"])
@@ -37,18 +34,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
 @pytest.fixture(scope="module")
 def payload() -> bytes:
     return os.urandom(SIZE)
-
-
-def put(store: ObjectStore, name: str, data: bytes, content_type: str = "video/mp4"):
-    """Upload in uneven pieces so writes straddle chunk boundaries."""
-    writer = store.open_writer(name, content_type)
-    for offset in range(0, len(data), 100_000):
-        writer.write(data[offset : offset + 100_000])
-    return writer.commit()
-
-
-def read(store: ObjectStore, name: str, start: int, end: int) -> list[bytes]:
-    return list(store.read_range(name, start, end))
 
 
 # --- the contract ------------------------------------------------------------------------

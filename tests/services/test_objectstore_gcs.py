@@ -19,7 +19,6 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from werkzeug import Request, Response
 
 from services.errors import StorageUnavailable
-from services.objectstore.base import ObjectStore
 from services.objectstore.gcs import GCSService, attachment_disposition
 from tests.fixtures.gcs import (
     PROJECT,
@@ -28,29 +27,14 @@ from tests.fixtures.gcs import (
     service_account_info,
     signing_private_key,
 )
+from tests.fixtures.objects import CHUNK, SIZE, put, read
 
 pytest_plugins = ["tests.fixtures.gcs"]
-
-CHUNK = 256 * 1024
-SIZE = 3 * CHUNK + 12_345
-KEY = b"contract-test-signing-key"
 
 
 @pytest.fixture(scope="module")
 def payload() -> bytes:
     return os.urandom(SIZE)
-
-
-def put(store: ObjectStore, name: str, data: bytes, content_type: str = "video/mp4"):
-    """Upload in uneven pieces so writes straddle chunk boundaries."""
-    writer = store.open_writer(name, content_type)
-    for offset in range(0, len(data), 100_000):
-        writer.write(data[offset : offset + 100_000])
-    return writer.commit()
-
-
-def read(store: ObjectStore, name: str, start: int, end: int) -> list[bytes]:
-    return list(store.read_range(name, start, end))
 
 
 # --- GCS ---------------------------------------------------------------------------------
