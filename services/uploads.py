@@ -16,7 +16,6 @@ from services.accounts import Accounts, AccountUsage, utc_day
 from services.errors import (
     Conflict,
     InvalidRequest,
-    MediastoreError,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
@@ -253,6 +252,6 @@ def _quietly(step: Callable[[], Any]) -> Any:
     """Run a clean-up step; log and swallow its failure so later steps still run."""
     try:
         return step()
-    except (MediastoreError, Exception):
+    except Exception:
         log.exception("clean-up step failed")
         return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import unicodedata
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +21,7 @@ from services.errors import ObjectMissing, StorageUnavailable
 from services.objectstore.base import ObjectInfo
 from services.objectstore.gcs_signing import DEFAULT_IAM_ENDPOINT, choose_signer
 from services.objectstore.local import check_range
+from services.transfer import content_disposition
 
 MIB = 1024 * 1024
 UPLOAD_CHUNK_MULTIPLE = 256 * 1024
@@ -39,14 +39,6 @@ def _translated_errors(name: str) -> Iterator[None]:
         raise ObjectMissing(name) from exc
     except _UNAVAILABLE as exc:
         raise StorageUnavailable(f"GCS request for {name!r} failed: {exc}") from exc
-
-
-def attachment_disposition(filename: str) -> str:
-    """A Content-Disposition value (RFC 6266) offering `filename` as a download."""
-    fallback = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
-    fallback = "".join("_" if c in '"\\' or not c.isprintable() else c for c in fallback)
-    encoded = quote(filename, safe="!#$&+-.^_`|~")
-    return f"attachment; filename=\"{fallback or 'download'}\"; filename*=UTF-8''{encoded}"
 
 
 class GCSService:
@@ -151,7 +143,7 @@ class GCSService:
         if self._api_access_endpoint:
             kwargs["api_access_endpoint"] = self._api_access_endpoint
         if download_name is not None:
-            kwargs["response_disposition"] = attachment_disposition(download_name)
+            kwargs["response_disposition"] = content_disposition(download_name)
         with _translated_errors(name):
             return self._bucket.blob(name).generate_signed_url(
                 version="v4",

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from werkzeug import Request, Response
 
 from services.errors import StorageUnavailable
-from services.objectstore.gcs import GCSService, attachment_disposition
+from services.objectstore.gcs import GCSService
 from tests.fixtures.gcs import (
     PROJECT,
     SIGNER_EMAIL,
@@ -83,13 +83,6 @@ def test_gcs_signed_url_serves_ranges_and_names_the_download(gcs_store, payload)
     assert requests.get(url, timeout=10).content == payload
     partial = requests.get(url, headers={"Range": "bytes=10-19"}, timeout=10)
     assert (partial.status_code, partial.content) == (206, payload[10:20])
-
-
-def test_attachment_disposition_keeps_plain_names_readable():
-    assert attachment_disposition("clip.mp4") == (
-        "attachment; filename=\"clip.mp4\"; filename*=UTF-8''clip.mp4"
-    )
-    assert attachment_disposition("日本.mp4").startswith('attachment; filename=".mp4"')
 
 
 def test_gcs_from_config_signs_with_the_key_file(fake_gcs, gcs_bucket_name, payload, tmp_path):
