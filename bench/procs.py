@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_SECONDS = 30.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STOP_SECONDS = 10.0
 
 
@@ -39,6 +42,18 @@ class Server:
         """The pid that serves requests: gunicorn's only worker, else the process itself."""
         children = _children(self.process.pid)
         return children[0] if children else self.process.pid
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of every process in the server's group since it started.
+
+        A live process counts its own time; a child that exited and was reaped counts in
+        its parent's cumulative-children time, so nothing is counted twice.
+        """
+        total_ticks = 0
+        for _pid, fields in _proc_stats():
+            if int(fields[2]) == self.process.pid:  # process group
+                total_ticks += sum(int(tick) for tick in fields[11:15])
+        return total_ticks / CLOCK_TICKS
 
     def log_tail(self, limit: int = 2000) -> str:
         """The end of the server's output, for error messages."""
@@ -130,6 +145,24 @@ def start_static(procs: Processes, directory: Path) -> Server:
     return procs.start("static", command, base_env(), port, "/")
 
 
+def start_tcp_forwarder(procs: Processes, target: Server, ready: str) -> Server | None:
+    """Forward raw TCP to `target` with socat and 1 MiB buffers; None when socat is missing.
+
+    A C program that only copies bytes between two sockets: the most any HTTP relay in
+    front of `target` can hope to reach on this machine.
+    """
+    socat = shutil.which("socat")
+    if socat is None:
+        return None
+    port = free_port()
+    target_port = target.url.rsplit(":", 1)[1]
+    command = [
+        socat, "-b", str(1024 * 1024), f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
+        f"TCP:127.0.0.1:{target_port}",
+    ]  # fmt: skip
+    return procs.start("tcp-forwarder", command, base_env(), port, ready)
+
+
 def _wait_until_ready(server: Server, url: str) -> None:
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
@@ -162,7 +195,15 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 def _children(pid: int) -> list[int]:
     """Pids whose parent is `pid`, read from /proc."""
-    found = []
+    return sorted(child for child, fields in _proc_stats() if int(fields[1]) == pid)
+
+
+def _proc_stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, fields after the command name) of every live process, from /proc/<pid>/stat.
+
+    Fields count from the state: [1] parent, [2] process group, [11:15] utime, stime,
+    cutime, cstime in clock ticks.
+    """
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -171,7 +212,4 @@ def _children(pid: int) -> list[int]:
         except OSError:
             continue
         # The command name may hold spaces and parentheses; fields resume after the last ')'.
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid:
-            found.append(int(entry.name))
-    return sorted(found)
+        yield int(entry.name), stat.rsplit(")", 1)[1].split()

@@ -17,7 +17,8 @@ class Figure:
     """A service measurement, its anchor on the same data, and the target for their ratio.
 
     With `at_most` set the target is an absolute ceiling on `service` (memory growth);
-    otherwise it is a floor on service / anchor.
+    otherwise it is a floor on service / anchor. A figure without a target is a reference:
+    it is reported, never met or missed.
     """
 
     key: str
@@ -26,7 +27,7 @@ class Figure:
     service: float
     anchor: float | None
     anchor_name: str
-    target: float
+    target: float | None
     at_most: bool = False
     samples: dict[str, Any] = field(default_factory=dict)
 
@@ -37,7 +38,9 @@ class Figure:
         return self.service / self.anchor
 
     @property
-    def met(self) -> bool:
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
         if self.at_most:
             return self.service < self.target
         return self.ratio is not None and self.ratio >= self.target
@@ -83,8 +86,11 @@ def table(figures: list[Figure]) -> str:
     for fig in figures:
         anchor = "-" if fig.anchor is None else f"{fig.anchor:,.1f} {fig.unit} ({fig.anchor_name})"
         ratio = "-" if fig.ratio is None else f"{fig.ratio:.2f}x"
-        target = f"< {fig.target:g} {fig.unit}" if fig.at_most else f">= {fig.target:g}x"
-        met = "yes" if fig.met else "NO"
+        if fig.target is None:
+            target, met = "-", "-"
+        else:
+            target = f"< {fig.target:g} {fig.unit}" if fig.at_most else f">= {fig.target:g}x"
+            met = "yes" if fig.met else "NO"
         rows.append((fig.title, f"{fig.service:,.1f} {fig.unit}", anchor, ratio, target, met))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     write_json(args.output, figures, settings, seconds)
     print(f"[bench] {len(figures)} figures in {seconds:.0f}s -> {args.output}")
-    missed = [fig.key for fig in figures if not fig.met]
+    missed = [fig.key for fig in figures if fig.met is False]
     print(f"[bench] missed targets: {', '.join(missed)}" if missed else "[bench] all targets met")
     return 0
 

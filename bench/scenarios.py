@@ -12,7 +12,14 @@ import requests
 
 from bench import status, streaming, uploads
 from bench.client import MIB, TIMEOUT, bearer, mint_token, upload
-from bench.procs import Processes, Server, start_fake_gcs, start_gunicorn, start_static
+from bench.procs import (
+    Processes,
+    Server,
+    start_fake_gcs,
+    start_gunicorn,
+    start_static,
+    start_tcp_forwarder,
+)
 from bench.results import Figure
 from bench.seed import seed_users
 from bench.streaming import Source
@@ -62,15 +69,15 @@ def store_video(service: Server, path: Path, name: str = STREAMED) -> None:
         upload(session, f"{service.url}/upload", path, name, auth())
 
 
-def compare_reads(args, label: str, service: Source, anchor: Source) -> list[Figure]:
+def compare_reads(
+    args, label: str, service: Source, anchor: Source, references: tuple[Source, ...] = ()
+) -> list[Figure]:
     """Whole-object MB/s, then 1 MiB range requests/s from one client and from `clients`."""
     size = args.size_mib * MIB
     title = f"full {args.size_mib} MiB stream ({label})"
-    figures = [
-        streaming.full_object(
-            f"full_{label}", title, service, anchor, size, args.runs, TARGETS["full"]
-        )
-    ]
+    figures = streaming.full_object(
+        f"full_{label}", title, service, anchor, size, args.runs, TARGETS["full"], references
+    )
     ranges = streaming.random_ranges(size, args.range_requests, args.seed)
     for clients in (1, args.clients):
         title = f"1 MiB ranges, {clients} client{'s' * (clients > 1)} ({label})"
@@ -100,13 +107,23 @@ def gcs_phase(args, work: Path, procs: Processes, media: Media) -> list[Figure]:
     store_video(service, media["stream"])
     listing = requests.get(f"{emulator.url}/storage/v1/b/{BUCKET}/o", timeout=TIMEOUT).json()
     (name,) = [item["name"] for item in listing["items"]]
-    direct = f"{emulator.url}/download/storage/v1/b/{BUCKET}/o/{quote(name, safe='')}?alt=media"
+    path = f"/download/storage/v1/b/{BUCKET}/o/{quote(name, safe='')}?alt=media"
+    # The ceiling for any relay: raw TCP copied by a C program, when socat is installed.
+    forwarder = start_tcp_forwarder(procs, emulator, "/storage/v1/b")
+    references = (
+        (Source("tcp-forwarder", forwarder.url + path, servers=(forwarder, emulator)),)
+        if forwarder
+        else ()
+    )
     figures = compare_reads(
         args,
         "gcs",
-        Source("service", f"{service.url}/stream/video/{STREAMED}", auth()),
-        Source("fake-gcs-server", direct),
+        Source("service", f"{service.url}/stream/video/{STREAMED}", auth(), (service, emulator)),
+        Source("fake-gcs-server", emulator.url + path, servers=(emulator,)),
+        references,
     )
+    if forwarder:
+        procs.stop(forwarder)
     procs.stop(service)
     procs.stop(emulator)
     return figures
@@ -124,8 +141,12 @@ def local_phase(args, work: Path, procs: Processes, media: Media) -> list[Figure
     figures = compare_reads(
         args,
         "local",
-        Source("service", f"{service.url}/stream/video/{STREAMED}", auth()),
-        Source("http.server", f"{static.url}/{quote(str(stored.relative_to(objects)))}"),
+        Source("service", f"{service.url}/stream/video/{STREAMED}", auth(), (service,)),
+        Source(
+            "http.server",
+            f"{static.url}/{quote(str(stored.relative_to(objects)))}",
+            servers=(static,),
+        ),
     )
     procs.stop(static)
     procs.stop(service)
