@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,53 @@ class ObjectInfo:
     def etag(self) -> str:
         """A strong validator that changes whenever the object is rewritten."""
         return f'"{self.generation}"'
+
+
+class FileRange(Iterator[bytes]):
+    """Bytes start..end inclusive of an object that is a local file.
+
+    Iterating yields bounded chunks, opening the file on the first next(), like any
+    read_range. A server that can send a file from the kernel (gunicorn's sendfile) gets it
+    whole from open() instead: positioned at `start`, `length` bytes to send. Errors are
+    the store's (ObjectMissing, StorageUnavailable), raised by whichever is called first.
+    """
+
+    def __init__(
+        self, opener: Callable[[], BinaryIO], start: int, end: int, chunk_bytes: int
+    ) -> None:
+        self._opener = opener
+        self.start = start
+        self.length = end - start + 1
+        self.chunk_bytes = chunk_bytes
+        self._file: BinaryIO | None = None
+        self._remaining = self.length
+
+    def open(self) -> BinaryIO:
+        """The file at `start`; the caller owns it (and iterating this range is then over)."""
+        file = self._opener()
+        file.seek(self.start)
+        self._remaining = 0
+        return file
+
+    def __next__(self) -> bytes:
+        if self._remaining <= 0:
+            self.close()
+            raise StopIteration
+        if self._file is None:
+            self._file = self._opener()
+            self._file.seek(self.start)
+        chunk = self._file.read(min(self.chunk_bytes, self._remaining))
+        if not chunk:
+            self._remaining = 0
+            return next(self)
+        self._remaining -= len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        """Close the file opened by iteration, if any."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 class ObjectWriter(Protocol):
@@ -49,7 +96,11 @@ class ObjectStore(Protocol):
         """Describe a committed object."""
 
     def read_range(self, name: str, start: int, end: int) -> Iterator[bytes]:
-        """Yield bytes start..end inclusive in bounded chunks (never the whole object at once)."""
+        """Yield bytes start..end inclusive in bounded chunks (never the whole object at once).
+
+        A store whose objects are local files returns a FileRange, which a server may send
+        with sendfile instead of iterating.
+        """
 
     def delete(self, name: str) -> bool:
         """Remove the object; True if it existed. Deleting a missing object is not an error."""

@@ -10,12 +10,12 @@ import os
 import pathlib
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from services.errors import Forbidden, ObjectMissing, StorageUnavailable
-from services.objectstore.base import ObjectInfo
+from services.objectstore.base import FileRange, ObjectInfo
 from services.objectstore.direct_io import DirectFile
 
 MIB = 1024 * 1024
@@ -98,11 +98,11 @@ class LocalObjectStore:
         """Describe a committed object from its record."""
         return self._read_record(name, self._record_path(name))
 
-    def read_range(self, name: str, start: int, end: int) -> Iterator[bytes]:
-        """Yield bytes start..end inclusive; the file is opened on the first next()."""
+    def read_range(self, name: str, start: int, end: int) -> FileRange:
+        """Bytes start..end inclusive; the file is opened on the first next() or open()."""
         record = self._record_path(name)
         check_range(start, end)
-        return self._stream(name, record, start, end)
+        return FileRange(lambda: self._open_current(name, record), start, end, self._chunk_bytes)
 
     def delete(self, name: str) -> bool:
         """Remove the record (the commit point), then the bytes it pointed at."""
@@ -168,17 +168,6 @@ class LocalObjectStore:
         except (OSError, ValueError) as exc:
             raise StorageUnavailable(f"unreadable object record for {name}: {exc}") from exc
         return ObjectInfo(name, fields["size"], fields["content_type"], fields["generation"])
-
-    def _stream(self, name: str, record: pathlib.Path, start: int, end: int) -> Iterator[bytes]:
-        with self._open_current(name, record) as file:
-            file.seek(start)
-            remaining = end - start + 1
-            while remaining > 0:
-                chunk = file.read(min(self._chunk_bytes, remaining))
-                if not chunk:
-                    return
-                remaining -= len(chunk)
-                yield chunk
 
     def _open_current(self, name: str, record: pathlib.Path) -> BinaryIO:
         # A rewrite may delete the generation we just read about; the record then names

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 
-from services.errors import Forbidden, StorageUnavailable
+from services.errors import Forbidden, ObjectMissing, StorageUnavailable
 from services.objectstore.local import LocalObjectStore
 from tests.fixtures.objects import CHUNK, KEY, SIZE, put, read
 
@@ -140,6 +140,35 @@ def test_local_reader_keeps_its_generation_through_a_rewrite(local, payload):
 
     assert first + b"".join(chunks) == payload
     assert b"".join(read(local, "videos/ab/busy", 0, 2)) == b"new"
+
+
+def test_local_range_opens_as_a_file_at_its_start_for_sendfile(local, payload):
+    put(local, "videos/ab/file", payload)
+    byte_range = local.read_range("videos/ab/file", 1000, SIZE - 1)
+    assert byte_range.length == SIZE - 1000
+
+    with byte_range.open() as file:
+        assert file.tell() == 1000
+        assert file.read() == payload[1000:]
+    assert list(byte_range) == []  # handed over: iterating it sends nothing twice
+
+
+def test_local_range_closes_its_file_once_iterated(local, payload):
+    put(local, "videos/ab/file", payload)
+    byte_range = local.read_range("videos/ab/file", 0, SIZE - 1)
+    first = next(byte_range)
+    opened = byte_range._file
+
+    assert first + b"".join(byte_range) == payload
+    assert opened.closed
+
+
+def test_local_range_of_a_missing_object_fails_when_opened(local):
+    byte_range = local.read_range("videos/ab/none", 0, 10)
+    with pytest.raises(ObjectMissing):
+        byte_range.open()
+    with pytest.raises(ObjectMissing):
+        next(byte_range)
 
 
 def test_local_ping_refuses_a_root_it_cannot_create(tmp_path):
