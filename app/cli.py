@@ -1,4 +1,4 @@
-"""Command-line tools: development tokens and the `make run` banner."""
+"""Command-line tools: development tokens, the `make run` banner, upload housekeeping."""
 
 from __future__ import annotations
 
@@ -21,7 +21,13 @@ def mint_token(subject: str, email: str | None, username: str | None, hours: flo
 
 
 def register_cli(app: Flask) -> None:
-    """Add `flask mint-token` and `flask banner`."""
+    """Add `flask mint-token`, `flask banner` and `flask reclaim-uploads`."""
+
+    @app.cli.command("reclaim-uploads")
+    def reclaim_uploads_command():
+        """Undo every upload whose process died (lease expired), giving its quota back."""
+        count = current_app.extensions["mediastore"].uploads.reclaim_abandoned()
+        click.echo(f"reclaimed {count} abandoned upload(s)")
 
     @app.cli.command("mint-token")
     @click.argument("subject")

@@ -70,8 +70,10 @@ class VideoUploads:
       3. commit the object, then mark the claim stored. If marking fails the object is
          deleted and the reservation released.
       4. record usage. If that fails the stored file is undone the same way (seed: 400).
-    A process that dies mid-upload leaves an uploading claim with a lease; the next upload
-    of that name after the lease expires takes the claim over and releases its reservation.
+    A process that dies mid-upload leaves an uploading claim with a lease. Once the lease
+    has expired, the owner's next upload (of any name) reclaims it: the claim is deleted,
+    its reservation given back and its object, if any, removed. reclaim_abandoned() does
+    the same for every user, for a scheduled job.
     """
 
     def __init__(
@@ -101,6 +103,8 @@ class VideoUploads:
         """Store one video for the user; undo everything if any step fails."""
         name = check_filename(filename)
         self.accounts.ensure(user)
+        # Housekeeping: its failure must not cost the user this upload.
+        _quietly(lambda: self.reclaim_abandoned(owner=user.id))
         claim = self._claim(user, name)
         writer: ObjectWriter | None = None
         info: ObjectInfo | None = None
@@ -124,6 +128,29 @@ class VideoUploads:
             self._undo(claim, None, info)
             raise UsageRecordFailed() from error
         return UploadReceipt(name, info.size, info.content_type, usage)
+
+    def reclaim_abandoned(self, owner: str | None = None) -> int:
+        """Undo uploads whose lease expired (a dead process's), of one owner or of all.
+
+        Each claim is deleted by one conditional delete, and only the caller that deleted
+        it gives its reservation back, so concurrent reclaims count every claim once.
+        Returns how many claims this call reclaimed.
+        """
+        expired = {"state": UPLOADING, "lease_until": {"$lt": self.clock()}}
+        if owner is not None:
+            expired["owner"] = owner
+        reclaimed = 0
+        for candidate in list(self.files.find(expired, {"_id": 1})):
+            abandoned = self.files.find_one_and_delete({**expired, "_id": candidate["_id"]})
+            if abandoned is None:
+                continue  # finished, or reclaimed by someone else, meanwhile
+            log.warning(
+                "reclaiming abandoned upload %s of %s", abandoned["_id"], abandoned["owner"]
+            )
+            self._give_back(abandoned)
+            self._discard_object(abandoned["object_name"])
+            reclaimed += 1
+        return reclaimed
 
     def _claim(self, user: User, name: str) -> dict[str, Any]:
         """Insert the uploading claim; take over an abandoned one whose lease ran out."""

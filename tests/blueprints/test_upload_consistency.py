@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from services.accounts import utc_day
 from tests.fixtures.failing import FailingStore, PartlyBrokenDatabase
 from tests.fixtures.live import serve
 from tests.helpers import account, stored_names, upload
@@ -146,6 +147,86 @@ def test_abandoned_upload_is_taken_over_after_its_lease(client, auth, database, 
     acct = account(database, "alice")
     assert acct["used_bytes"] == 3000
     assert acct["bandwidth"]["2026-11-21"] == 3000
+
+
+def _crashed_upload(database, clock, owner, claim_id, reserved, *, lease_left_seconds=-1):
+    """What a process that died mid-upload leaves: a claim holding a reservation."""
+    day = utc_day(clock())
+    database["accounts"].update_one(
+        {"_id": owner},
+        {
+            "$inc": {"used_bytes": reserved, f"bandwidth.{day}": reserved},
+            "$setOnInsert": {"quota_bytes": 52_428_800},
+        },
+        upsert=True,
+    )
+    database["files"].insert_one(
+        {
+            "_id": claim_id,
+            "owner": owner,
+            "filename": f"{claim_id}.mp4",
+            "state": "uploading",
+            "object_name": f"videos/{claim_id}/obj",
+            "reserved": {day: reserved},
+            "lease_until": clock() + timedelta(seconds=lease_left_seconds),
+            "created_at": clock(),
+        }
+    )
+
+
+def test_next_upload_of_any_name_reclaims_an_expired_claim_and_its_object(
+    client, auth, database, clock, store
+):
+    _crashed_upload(database, clock, "alice", "crashed", 5000)
+    writer = store.open_writer("videos/crashed/obj", "video/mp4")
+    writer.write(b"half an upload")
+    writer.commit()
+
+    assert upload(client, auth(), make_video_of_size(2000), "other.mp4").status_code == 200
+
+    acct = account(database, "alice")
+    assert acct["used_bytes"] == 2000
+    assert acct["bandwidth"][utc_day(clock())] == 2000
+    assert stored_names(database, "alice") == ["other.mp4"]
+    assert database["files"].find_one({"_id": "crashed"}) is None
+    assert not store.delete("videos/crashed/obj")  # already gone
+
+
+def test_an_upload_still_within_its_lease_is_left_alone(client, auth, database, clock):
+    _crashed_upload(database, clock, "alice", "running", 5000, lease_left_seconds=300)
+
+    assert upload(client, auth(), make_video_of_size(2000), "other.mp4").status_code == 200
+
+    assert account(database, "alice")["used_bytes"] == 7000
+    assert database["files"].find_one({"_id": "running"})["state"] == "uploading"
+
+
+def test_reclaim_uploads_command_sweeps_every_user_once(make_app, database, clock):
+    runner = make_app().test_cli_runner()
+    _crashed_upload(database, clock, "alice", "a1", 1000)
+    _crashed_upload(database, clock, "alice", "a2", 2000)
+    _crashed_upload(database, clock, "bob", "b1", 4000)
+    _crashed_upload(database, clock, "bob", "b2", 8000, lease_left_seconds=300)
+
+    first = runner.invoke(args=["reclaim-uploads"])
+    again = runner.invoke(args=["reclaim-uploads"])
+
+    assert first.exit_code == 0 and "reclaimed 3 abandoned upload(s)" in first.output
+    assert "reclaimed 0 abandoned upload(s)" in again.output
+    assert account(database, "alice")["used_bytes"] == 0
+    assert account(database, "bob")["used_bytes"] == 8000
+    assert [doc["_id"] for doc in database["files"].find()] == ["b2"]
+
+
+def test_concurrent_reclaims_give_each_claim_back_once(services, database, clock):
+    for index in range(20):
+        _crashed_upload(database, clock, "alice", f"c{index}", 100)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        counts = list(pool.map(lambda _: services.uploads.reclaim_abandoned(), range(4)))
+
+    assert sum(counts) == 20
+    assert account(database, "alice")["used_bytes"] == 0
 
 
 def test_upload_in_progress_blocks_the_name_until_its_lease_ends(client, auth, database, clock):
