@@ -75,26 +75,23 @@ class DirectFile:
         self._buffer.close()
 
     def _write_buffer(self) -> None:
-        try:
-            self._write_all()
-        except OSError as exc:
-            if not (self.direct and exc.errno == errno.EINVAL):
-                raise
-            # Accepted at open, refused at write: some file systems only say so here.
-            self._stop_direct()
-            self._write_all()
-        self._filled = 0
-
-    def _write_all(self) -> None:
         # Every view of the map is released on the way out, or close() could not unmap it.
         with memoryview(self._buffer) as whole:
             done = 0
             while done < self._filled:
                 with whole[done : self._filled] as pending:
-                    written = os.write(self._fd, pending)
+                    try:
+                        written = os.write(self._fd, pending)
+                    except OSError as exc:
+                        if not (self.direct and exc.errno == errno.EINVAL):
+                            raise
+                        # Accepted at open, refused at write: some file systems say so here.
+                        self._stop_direct()
+                        continue
                 done += written
                 if done < self._filled and self.direct:
                     self._stop_direct()  # the rest would start at an unaligned offset
+        self._filled = 0
 
     def _stop_direct(self) -> None:
         if self.direct:
