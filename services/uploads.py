@@ -13,6 +13,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.accounts import Accounts, AccountUsage, utc_day
+from services.cleanup import quietly
 from services.errors import (
     Conflict,
     InvalidRequest,
@@ -104,7 +105,7 @@ class VideoUploads:
         name = check_filename(filename)
         self.accounts.ensure(user)
         # Housekeeping: its failure must not cost the user this upload.
-        _quietly(lambda: self.reclaim_abandoned(owner=user.id))
+        quietly(lambda: self.reclaim_abandoned(owner=user.id), log)
         claim = self._claim(user, name)
         writer: ObjectWriter | None = None
         info: ObjectInfo | None = None
@@ -236,11 +237,11 @@ class VideoUploads:
     ) -> None:
         """Leave no object, no metadata and no reservation behind; never raise."""
         if writer is not None and info is None:
-            _quietly(writer.abort)
+            quietly(writer.abort, log)
         # Only the request that deletes the claim gives its reservation back.
-        owned = _quietly(lambda: self.files.find_one_and_delete({"_id": claim["_id"]}))
+        owned = quietly(lambda: self.files.find_one_and_delete({"_id": claim["_id"]}), log)
         if owned is not None:
-            _quietly(lambda: self._give_back(owned))
+            quietly(lambda: self._give_back(owned), log)
         if info is not None or owned is not None:
             self._discard_object(claim["object_name"])
 
@@ -250,7 +251,7 @@ class VideoUploads:
                 self.accounts.release(claim["owner"], nbytes, day)
 
     def _discard_object(self, object_name: str) -> None:
-        _quietly(lambda: self.store.delete(object_name))
+        quietly(lambda: self.store.delete(object_name), log)
 
 
 def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
@@ -273,12 +274,3 @@ def _blocks(chunks: Iterator[bytes], block_bytes: int) -> Iterator[list[bytes]]:
             block, size = [], 0
     if block:
         yield block
-
-
-def _quietly(step: Callable[[], Any]) -> Any:
-    """Run a clean-up step; log and swallow its failure so later steps still run."""
-    try:
-        return step()
-    except Exception:
-        log.exception("clean-up step failed")
-        return None

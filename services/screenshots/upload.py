@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urljoin
 
+from services.cleanup import quietly
 from services.errors import (
     Forbidden,
     InvalidRequest,
@@ -214,7 +215,7 @@ class ScreenshotUploads:
                 writer.write(chunk)
             info = writer.commit()
         except BaseException:
-            _quietly(writer.abort)
+            quietly(writer.abort, log)
             raise
         return StoredShot(name, info.content_type, info.size)
 
@@ -237,7 +238,7 @@ class ScreenshotUploads:
             if request is None:
                 raise
         if request is None:
-            _quietly(lambda: self.records.revoke_spent(claims.token_id, upload_id))
+            quietly(lambda: self.records.revoke_spent(claims.token_id, upload_id), log)
             self._discard(shots)
             _refuse_closed(self.records.request(claims.request_id))
             raise Forbidden(ALREADY_FULFILLED)
@@ -259,7 +260,7 @@ class ScreenshotUploads:
 
     def _give_back(self, claims: PeerClaims, upload_id: str, shots: list[StoredShot]) -> None:
         """Unspend the token if this upload spent it, then delete the objects; else keep them."""
-        restored = _quietly(lambda: self.records.restore_token(claims.token_id, upload_id))
+        restored = quietly(lambda: self.records.restore_token(claims.token_id, upload_id), log)
         if restored is None:  # unknown: the token may stay spent, so its files must stay
             log.error("token %s may stay spent; keeping objects %s", claims.token_id, shots)
         else:
@@ -267,7 +268,7 @@ class ScreenshotUploads:
 
     def _discard(self, shots: list[StoredShot]) -> None:
         for shot in shots:
-            _quietly(lambda name=shot.object_name: self.store.delete(name))
+            quietly(lambda name=shot.object_name: self.store.delete(name), log)
 
 
 def _refuse_closed(request: dict[str, Any] | None) -> None:
@@ -276,12 +277,3 @@ def _refuse_closed(request: dict[str, Any] | None) -> None:
         raise Forbidden(REQUEST_EXPIRED)
     if request["state"] != PENDING:
         raise Forbidden(ALREADY_FULFILLED)
-
-
-def _quietly(step: Callable[[], Any]) -> Any:
-    """Run a clean-up step; log and swallow its failure so later steps still run."""
-    try:
-        return step()
-    except Exception:
-        log.exception("clean-up step failed")
-        return None
