@@ -12,7 +12,7 @@ from pymongo import ReturnDocument
 
 from services.accounts import Accounts, AccountUsage, utc_day
 from services.errors import NotFound
-from services.objectstore import ObjectInfo, ObjectStore
+from services.objectstore import ObjectInfo, ObjectStore, strong_etag
 from services.uploads import DELETING, STORED
 from services.usage import UsageLog
 from services.users import User
@@ -35,7 +35,7 @@ class StoredVideo:
 
     @property
     def etag(self) -> str:
-        return f'"{self.generation}"'
+        return strong_etag(self.generation)
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> StoredVideo:

@@ -1,5 +1,5 @@
 """Object storage: one interface, a GCS and a local-directory implementation."""
 
-from services.objectstore.base import ObjectInfo, ObjectStore, ObjectWriter
+from services.objectstore.base import ObjectInfo, ObjectStore, ObjectWriter, strong_etag
 
-__all__ = ["ObjectInfo", "ObjectStore", "ObjectWriter"]
+__all__ = ["ObjectInfo", "ObjectStore", "ObjectWriter", "strong_etag"]

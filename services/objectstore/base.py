@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 
+def strong_etag(generation: str) -> str:
+    """The ETag of one stored version: it changes whenever the object is rewritten."""
+    return f'"{generation}"'
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     """What storage knows of a committed object."""
@@ -19,7 +24,7 @@ class ObjectInfo:
     @property
     def etag(self) -> str:
         """A strong validator that changes whenever the object is rewritten."""
-        return f'"{self.generation}"'
+        return strong_etag(self.generation)
 
 
 class FileRange(Iterator[bytes]):
