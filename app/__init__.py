@@ -10,13 +10,15 @@ from flask_smorest import Api
 
 from app.auth import configure_jwt, init_auth
 from app.cli import register_cli
-from app.cli_events import register_event_commands
 from app.errors import register_error_handlers
 from app.keys import persistent_secret, read_public_key
 from app.logging import configure_logging
-from blueprints import delete, download, events, health, screenshots, signed, status, upload
+from app.wiring import build_services
+from blueprints import events, health, signed
+from blueprints.screenshots import routes as screenshots
+from blueprints.videos import delete, download, status, upload
 from config import load_config
-from services.container import Services, build_services
+from services.registry import Services
 
 BLUEPRINTS = (health, upload, delete, status, download, signed, events, screenshots)
 
@@ -37,7 +39,6 @@ def create_app(
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)
-    register_event_commands(app)
     start_outbox_relay_with_first_request(app)
     return app
 

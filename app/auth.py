@@ -7,7 +7,8 @@ from typing import Any
 from flask import Flask, jsonify, request
 from flask_jwt_extended import JWTManager
 
-from services.users import User, UserProfiles
+from services.clients.users import UserProfiles
+from services.core.users import User
 
 UNAUTHORIZED = {"error": "Unauthorized"}
 

@@ -8,7 +8,7 @@ from flask import Flask, jsonify
 from pymongo.errors import ConnectionFailure, PyMongoError
 from werkzeug.exceptions import HTTPException
 
-from services import errors
+from services.core import errors
 
 log = logging.getLogger("mediastore.errors")
 

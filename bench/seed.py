@@ -6,9 +6,9 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.container import ensure_indexes
-from services.docstore import open_embedded_database
-from services.filenames import new_object_name
+from app.wiring.videos import ensure_video_indexes as ensure_indexes
+from services.core.names import new_object_name
+from services.storage.documents import open_embedded_database
 
 FILES_PER_USER = 3
 BATCH = 1000

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from blueprints._context import services
-from blueprints.schemas import ErrorRead
+from blueprints._http.context import services
+from blueprints._http.schemas import ErrorRead
 
 blp = Blueprint("events", __name__, description="Pub/Sub push endpoints")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from blueprints._context import services
-from blueprints.schemas import HealthRead, ReadyRead
-from services.errors import StorageUnavailable
+from blueprints._http.context import services
+from blueprints._http.schemas import HealthRead, ReadyRead
+from services.core.errors import StorageUnavailable
 
 blp = Blueprint("health", __name__, description="Probes")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import request
 from flask_smorest import Blueprint
 
-from blueprints._context import services
-from blueprints._streaming import send_object
-from blueprints.schemas import ErrorRead
-from services.transfer import content_disposition
+from blueprints._http.context import services
+from blueprints._http.schemas import ErrorRead
+from blueprints._http.streaming import send_object
+from services.core.transfer import content_disposition
 
 blp = Blueprint("signed", __name__, description="Signed URLs of the embedded object store")
 
@@ -21,7 +21,7 @@ def read_signed(object_name: str):
     """Serve an object to the holder of an unexpired, untampered signed URL."""
     args = request.args
     filename = args.get("filename")
-    library = services().videos
+    library = services().videos.library
     info = library.open_signed(
         object_name, args.get("expires", ""), args.get("signature", ""), filename
     )

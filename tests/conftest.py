@@ -10,11 +10,12 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from app.cli import mint_token
+from app.cli.dev import mint_token
+from app.wiring import build_services
 from config import load_config
-from services.container import Services, build_services
-from services.docstore import SerializedDatabase
-from services.objectstore.local import LocalObjectStore
+from services.registry import Services
+from services.storage.documents import SerializedDatabase
+from services.storage.objects.local import LocalObjectStore
 from tests.fixtures.clock import FakeClock
 
 pytest_plugins = ["tests.fixtures.network", "tests.fixtures.gcs"]

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from services.events.base import SCREENSHOTS_COMPLETED
+from services.screenshots.events import SCREENSHOTS_COMPLETED
 from tests.fixtures.live import serve
 from tests.fixtures.pubsub_emulator import pubsub_emulator  # noqa: F401
 from tests.media import make_image

@@ -6,18 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from services.errors import MediastoreError
-
-SCREENSHOTS_REQUESTED = "media.screenshots.requested"
-SCREENSHOTS_COMPLETED = "media.screenshots.completed"
-PEER_AVAILABLE = "peer.available.with_requested_media"
-
-# event type -> setting that overrides its topic name (default: the event type itself)
-TOPIC_SETTINGS = {
-    SCREENSHOTS_REQUESTED: "TOPIC_SCREENSHOTS_REQUESTED",
-    SCREENSHOTS_COMPLETED: "TOPIC_SCREENSHOTS_COMPLETED",
-    PEER_AVAILABLE: "TOPIC_PEER_AVAILABLE",
-}
+from services.core.errors import MediastoreError
 
 
 class EventBusUnavailable(MediastoreError):
@@ -41,25 +30,36 @@ class Event:
 
 
 class Topics:
-    """Maps event types to topic names and back; new capabilities add their types here."""
+    """Maps event types to topic names and back; each feature registers its own types.
 
-    def __init__(self, names: Mapping[str, str]) -> None:
-        self._by_type = dict(names)
-        self._by_topic = {topic: event_type for event_type, topic in names.items()}
+    The bus knows no feature: the wiring of a feature registers the event types it
+    publishes or handles, with the topic name its settings give (default: the type itself).
+    """
 
-    @classmethod
-    def from_config(cls, settings: Mapping[str, Any]) -> Topics:
-        """Default topic names are the event types; TOPIC_* settings override them."""
-        return cls({t: settings.get(key) or t for t, key in TOPIC_SETTINGS.items()})
+    def __init__(self, names: Mapping[str, str] | None = None) -> None:
+        self._by_type: dict[str, str] = {}
+        self._by_topic: dict[str, str] = {}
+        for event_type, topic in (names or {}).items():
+            self.register(event_type, topic)
+
+    def register(self, event_type: str, topic: str | None = None) -> None:
+        """Send events of this type to `topic` (the type itself when not given)."""
+        topic = topic or event_type
+        if self._by_topic.get(topic, event_type) != event_type:
+            raise ValueError(f"topic {topic} already carries {self._by_topic[topic]}")
+        self._by_type[event_type] = topic
+        self._by_topic[topic] = event_type
 
     def topic_for(self, event_type: str) -> str:
+        """The topic events of this type go to (the type itself when unregistered)."""
         return self._by_type.get(event_type, event_type)
 
     def event_type_of(self, topic: str) -> str | None:
+        """The event type a topic carries, or None for a topic nobody registered."""
         return self._by_topic.get(topic)
 
     def __iter__(self):
-        return iter(self._by_type.items())
+        return iter(list(self._by_type.items()))
 
 
 class Publisher(Protocol):

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from services.errors import InvalidRequest, NotFound
+from services.core.errors import InvalidRequest, NotFound
 from services.events.base import Publisher, Topics
 from services.events.outbox import Outbox, OutboxRelay
 from services.events.router import EventRouter

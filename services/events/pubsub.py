@@ -6,7 +6,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -37,14 +37,6 @@ _TRANSIENT = if_exception_type(
 _PUBLISH_FAILURES = (api_exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError)
 # An emulator that went away should be found again in seconds, not after gRPC's 120 s backoff.
 _EMULATOR_CHANNEL_OPTIONS = [("grpc.max_reconnect_backoff_ms", 1000)]
-
-
-def _project(settings: Mapping[str, Any]) -> str:
-    emulator = settings.get("PUBSUB_EMULATOR_HOST")
-    project = settings.get("GCP_PROJECT") or ("local" if emulator else None)
-    if not project:
-        raise ValueError("GCP_PROJECT must be set to use Pub/Sub without an emulator")
-    return project
 
 
 def _publisher_client(emulator_host: str | None) -> PublisherClient:
@@ -98,17 +90,6 @@ class PubSubPublisher:
         self._client: PublisherClient | None = None
         self._lock = threading.Lock()
         self._known_topics: set[str] = set()
-
-    @classmethod
-    def from_config(cls, settings: Mapping[str, Any]) -> PubSubPublisher:
-        """Publish to GCP_PROJECT, or to the emulator (creating topics) when one is named."""
-        host = settings.get("PUBSUB_EMULATOR_HOST") or None
-        return cls(
-            _project(settings),
-            Topics.from_config(settings),
-            emulator_host=host,
-            create_topics=bool(host),
-        )
 
     def topic_path(self, event_type: str) -> str:
         """Return the full topic path events of this type go to."""
@@ -177,19 +158,6 @@ class PubSubConsumer:
         self._emulator_host = emulator_host
         self._create_subscriptions = create_subscriptions
         self._flow_control = pubsub_v1.types.FlowControl(max_messages=max_messages)
-
-    @classmethod
-    def from_config(cls, settings: Mapping[str, Any], handlers: MessageHandler) -> PubSubConsumer:
-        """Consume every topic; on an emulator create the topics and subscriptions."""
-        host = settings.get("PUBSUB_EMULATOR_HOST") or None
-        return cls(
-            _project(settings),
-            Topics.from_config(settings),
-            handlers,
-            subscription_prefix=settings.get("PUBSUB_SUBSCRIPTION_PREFIX") or "mediastore",
-            emulator_host=host,
-            create_subscriptions=bool(host),
-        )
 
     def subscriptions(self) -> dict[str, str]:
         """Map each topic name to the full path of the subscription read for it."""

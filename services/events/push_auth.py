@@ -15,7 +15,7 @@ from google.auth import exceptions as google_exceptions
 from google.auth import jwt as google_jwt
 from google.auth.transport.requests import Request
 
-from services.errors import Unauthorized
+from services.core.errors import Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +75,6 @@ class PushVerifier:
         self.service_account = service_account
         self.clock_skew_seconds = clock_skew_seconds
         self._certs = CertsCache(certs_url, Request(session=session))
-
-    @classmethod
-    def from_config(cls, settings: Mapping[str, Any]) -> PushVerifier | NoVerification:
-        """Build the verifier the settings ask for; NoVerification only when verification is off."""
-        if not settings["PUBSUB_VERIFY_PUSH"]:
-            return NoVerification()
-        return cls(
-            settings.get("PUBSUB_PUSH_AUDIENCE"),
-            settings.get("PUBSUB_PUSH_SERVICE_ACCOUNT"),
-            certs_url=settings["PUBSUB_PUSH_CERTS_URL"],
-        )
 
     def verify(self, authorization_header: str | None) -> dict[str, Any]:
         """Return the token's verified claims, or raise Unauthorized."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from services.errors import InvalidRequest
+from services.core.errors import InvalidRequest
 from services.events.base import Event, EventBusUnavailable
 
 log = logging.getLogger("mediastore.events")

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
-
-from services.errors import InvalidRequest
-from services.objectstore import ObjectStore
-from services.screenshots.peers import (
-    EdgeClient,
-    Peer,
-    PeerRegistry,
-    PeerServiceUnavailable,
-    outbound_session,
-)
+from services.clients.peers import EdgeClient, Peer, PeerRegistry, PeerServiceUnavailable
+from services.core.errors import InvalidRequest
 from services.screenshots.records import PENDING, ScreenshotRecords, is_safe_id
 from services.screenshots.tokens import PeerTokens
-from services.screenshots.upload import FilePartLike, OutboxLike, ScreenshotUploads
+from services.screenshots.upload import FilePartLike, ScreenshotUploads
 
 log = logging.getLogger("mediastore.screenshots")
 
@@ -138,48 +129,6 @@ class ScreenshotService:
         }
         if not self.edge.request_screenshots(peer.edge_id, payload):
             log.warning("request %s not delivered to peer %s", request["_id"], peer.peer_id)
-
-
-def build_screenshot_service(
-    settings: Mapping[str, Any],
-    *,
-    database: Any,
-    store: ObjectStore,
-    outbox: OutboxLike,
-    clock: Callable[[], datetime],
-    token_secret: bytes,
-    session: requests.Session | None = None,
-) -> ScreenshotService:
-    """Wire the screenshot service from settings and create the indexes it needs."""
-    if not token_secret:
-        raise ValueError("a peer token secret is required")
-    records = ScreenshotRecords.from_database(database, clock=clock)
-    records.ensure_indexes()
-    tokens = PeerTokens(
-        token_secret, ttl=timedelta(minutes=settings["JWT_TOKEN_EXPIRE_MINUTES"]), clock=clock
-    )
-    session = session if session is not None else outbound_session(settings["OUTBOUND_RETRIES"])
-    timeout = settings["OUTBOUND_TIMEOUT_SECONDS"]
-    uploads = ScreenshotUploads(
-        records=records,
-        tokens=tokens,
-        store=store,
-        outbox=outbox,
-        clock=clock,
-        max_files=settings["MAX_SCREENSHOTS_PER_REQUEST"],
-        max_file_bytes=settings["MAX_SCREENSHOT_BYTES"],
-        signed_url_ttl=settings["SIGNED_URL_TTL_SECONDS"],
-        public_base_url=settings.get("PUBLIC_BASE_URL"),
-    )
-    return ScreenshotService(
-        records=records,
-        tokens=tokens,
-        registry=PeerRegistry(settings.get("PEER_REGISTRY_URL"), session, timeout),
-        edge=EdgeClient(settings.get("EDGE_SERVICE_URL"), session, timeout),
-        uploads=uploads,
-        clock=clock,
-        pending_ttl=timedelta(hours=settings["PENDING_REQUEST_TTL_HOURS"]),
-    )
 
 
 def _required_id(data: dict[str, Any], key: str) -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from services.errors import Unauthorized
+from services.core.errors import Unauthorized
 
 TOKEN_TYPE = "screenshot_upload"
 AUDIENCE = "mediastore:screenshot-upload"

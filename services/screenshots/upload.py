@@ -10,16 +10,16 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urljoin
 
-from services.cleanup import quietly
-from services.errors import (
+from services.core.cleanup import quietly
+from services.core.errors import (
     Forbidden,
     InvalidRequest,
     PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
 )
-from services.events.base import SCREENSHOTS_COMPLETED
-from services.objectstore import ObjectStore
+from services.core.sniff import EXTENSIONS, SNIFF_BYTES, sniff_image
+from services.screenshots.events import SCREENSHOTS_COMPLETED
 from services.screenshots.records import (
     PENDING,
     REVOKED,
@@ -29,8 +29,8 @@ from services.screenshots.records import (
     is_safe_id,
 )
 from services.screenshots.tokens import INVALID_TOKEN, PeerClaims, PeerTokens, bearer_token
-from services.sniff import EXTENSIONS, SNIFF_BYTES, sniff_image
-from services.uploads import take_prefix
+from services.storage.objects import ObjectStore
+from services.videos.uploads import take_prefix
 
 log = logging.getLogger("mediastore.screenshots")
 

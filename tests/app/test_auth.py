@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from services.users import UserProfiles
+from services.clients.users import UserProfiles
 from tests.conftest import JWT_TEST_SECRET
 from tests.helpers import upload
 from tests.media import make_video_of_size

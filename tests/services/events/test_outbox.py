@@ -7,9 +7,9 @@ import threading
 import mongomock
 import pytest
 
-from services.docstore import SerializedDatabase
 from services.events.base import Event, EventBusUnavailable
 from services.events.outbox import Outbox, OutboxRelay
+from services.storage.documents import SerializedDatabase
 from tests.fixtures.clock import FakeClock
 
 

@@ -10,20 +10,24 @@ from collections.abc import Callable, Iterator
 import pytest
 from google.cloud import pubsub_v1
 
+from app.wiring.events import pubsub_consumer, pubsub_publisher
 from config import load_config
-from services.events.base import (
+from services.events.base import Event, EventBusUnavailable, Topics
+from services.events.pubsub import PubSubConsumer, PubSubPublisher
+from services.screenshots.events import (
     PEER_AVAILABLE,
     SCREENSHOTS_COMPLETED,
     SCREENSHOTS_REQUESTED,
-    Event,
-    EventBusUnavailable,
-    Topics,
 )
-from services.events.pubsub import PubSubConsumer, PubSubPublisher
 from tests.fixtures.pubsub_emulator import pubsub_emulator  # noqa: F401
 
 PROJECT = "test-project"
 REQUESTED = Event("evt-1", SCREENSHOTS_REQUESTED, {"media_id": "m1"}, {"user_id": "alice"})
+
+
+def screenshot_topics() -> Topics:
+    """The three screenshot event types, each on the topic of its own name."""
+    return Topics({t: t for t in (SCREENSHOTS_REQUESTED, SCREENSHOTS_COMPLETED, PEER_AVAILABLE)})
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> None:
@@ -40,7 +44,7 @@ def make_publisher(pubsub_emulator) -> Iterator[Callable[..., PubSubPublisher]]:
 
     def make(topics: Topics | None = None, **options) -> PubSubPublisher:
         options = {"emulator_host": pubsub_emulator.host, "create_topics": True, **options}
-        publisher = PubSubPublisher(PROJECT, topics or Topics.from_config({}), **options)
+        publisher = PubSubPublisher(PROJECT, topics or screenshot_topics(), **options)
         made.append(publisher)
         return publisher
 
@@ -120,7 +124,7 @@ def test_topic_is_created_on_first_publish_only_when_asked(make_publisher, pubsu
 
 
 def test_topic_override_from_settings_is_used(make_publisher, pubsub_emulator):  # noqa: F811
-    topics = Topics.from_config({"TOPIC_SCREENSHOTS_REQUESTED": "custom-requests"})
+    topics = Topics({SCREENSHOTS_REQUESTED: "custom-requests"})
 
     make_publisher(topics).publish(REQUESTED)
 
@@ -177,7 +181,7 @@ def test_from_config_with_emulator_host_creates_topics(pubsub_emulator):  # noqa
     settings = load_config(
         {"APP_ENV": "testing"}, environ={"PUBSUB_EMULATOR_HOST": pubsub_emulator.host}
     )
-    publisher = PubSubPublisher.from_config(settings)
+    publisher = pubsub_publisher(settings, screenshot_topics())
     try:
         publisher.publish(Event("evt-2", PEER_AVAILABLE, {"peer": "p1"}))
     finally:
@@ -191,7 +195,7 @@ def test_consumer_hands_message_to_handler_and_acks_it(
     pubsub_emulator,  # noqa: F811
     run_consumer,
 ):
-    topics = Topics.from_config({})
+    topics = screenshot_topics()
     subscription = pubsub_emulator.create_subscription(
         SCREENSHOTS_REQUESTED, f"mediastore-{SCREENSHOTS_REQUESTED}"
     )
@@ -231,7 +235,7 @@ def test_consumer_nacks_on_handler_error_and_acks_the_redelivery(
 
     consumer = PubSubConsumer(
         PROJECT,
-        Topics.from_config({}),
+        screenshot_topics(),
         flaky,
         emulator_host=pubsub_emulator.host,
         create_subscriptions=True,
@@ -252,7 +256,7 @@ def test_consumer_from_config_subscribes_every_topic_with_the_prefix(pubsub_emul
         {"APP_ENV": "testing", "PUBSUB_SUBSCRIPTION_PREFIX": "svc"},
         environ={"PUBSUB_EMULATOR_HOST": pubsub_emulator.host},
     )
-    consumer = PubSubConsumer.from_config(settings, lambda *args: None)
+    consumer = pubsub_consumer(settings, screenshot_topics(), lambda *args: None)
     stop = threading.Event()
     thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
     thread.start()
@@ -270,7 +274,7 @@ def test_consumer_from_config_subscribes_every_topic_with_the_prefix(pubsub_emul
 
 def test_consumer_run_raises_unavailable_when_its_subscription_is_missing(pubsub_emulator):  # noqa: F811
     consumer = PubSubConsumer(
-        PROJECT, Topics.from_config({}), lambda *args: None, emulator_host=pubsub_emulator.host
+        PROJECT, screenshot_topics(), lambda *args: None, emulator_host=pubsub_emulator.host
     )
 
     with pytest.raises(EventBusUnavailable, match="stream"):

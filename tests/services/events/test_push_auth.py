@@ -9,8 +9,9 @@ import socket
 
 import pytest
 
+from app.wiring.events import push_verifier
 from config import load_config
-from services.errors import Unauthorized
+from services.core.errors import Unauthorized
 from services.events.push_auth import NoVerification, PushVerifier
 from tests.fixtures.oidc import oidc  # noqa: F401
 
@@ -175,7 +176,7 @@ def test_from_config_skips_verification_only_when_disabled(settings, oidc):  # n
         }
     )
 
-    assert isinstance(PushVerifier.from_config(off), NoVerification)
-    verifier = PushVerifier.from_config(on)
+    assert isinstance(push_verifier(off), NoVerification)
+    verifier = push_verifier(on)
     assert isinstance(verifier, PushVerifier)
     assert verifier.verify(bearer(oidc.token()))["email"] == oidc.email

@@ -5,10 +5,10 @@ from __future__ import annotations
 import mongomock
 import pytest
 
-from services.docstore import SerializedDatabase
-from services.errors import InvalidRequest
+from services.core.errors import InvalidRequest
 from services.events.base import Event, EventBusUnavailable
 from services.events.router import EventRouter, Inbox, InProcessPublisher, MessageInProgress
+from services.storage.documents import SerializedDatabase
 from tests.fixtures.clock import FakeClock
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.errors import InvalidRequest
+from services.core.errors import InvalidRequest
 from tests.fixtures.screenshots import build_rig, closed_port_url, peer_tokens
 
 

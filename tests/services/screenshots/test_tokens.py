@@ -7,7 +7,7 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from services.errors import Unauthorized
+from services.core.errors import Unauthorized
 from services.screenshots.tokens import (
     AUDIENCE,
     INVALID_TOKEN,

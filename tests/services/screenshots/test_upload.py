@@ -8,7 +8,7 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from services.errors import (
+from services.core.errors import (
     Forbidden,
     InvalidRequest,
     PayloadTooLarge,

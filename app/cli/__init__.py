@@ -1,0 +1,14 @@
+"""Command-line tools: development tokens and banner, upload housekeeping, the event bus."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.cli.dev import register_dev_commands
+from app.cli.events import register_event_commands
+
+
+def register_cli(app: Flask) -> None:
+    """Add every `flask --app wsgi ...` command."""
+    register_dev_commands(app)
+    register_event_commands(app)

@@ -1,0 +1,64 @@
+"""Command-line tools: development tokens, the `make run` banner, upload housekeeping."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask_jwt_extended import create_access_token
+
+from app.sample_video import write_sample_video
+
+
+def mint_token(subject: str, email: str | None, username: str | None, hours: float) -> str:
+    """A signed user access token for development and tests."""
+    claims = {key: value for key, value in (("email", email), ("username", username)) if value}
+    return create_access_token(
+        identity=subject, additional_claims=claims, expires_delta=timedelta(hours=hours)
+    )
+
+
+def register_dev_commands(app: Flask) -> None:
+    """Add `flask mint-token`, `flask banner` and `flask reclaim-uploads`."""
+
+    @app.cli.command("reclaim-uploads")
+    def reclaim_uploads_command():
+        """Undo every upload whose process died (lease expired), giving its quota back."""
+        count = current_app.extensions["mediastore"].videos.uploads.reclaim_abandoned()
+        click.echo(f"reclaimed {count} abandoned upload(s)")
+
+    @app.cli.command("mint-token")
+    @click.argument("subject")
+    @click.option("--email", default=None, help="email claim")
+    @click.option("--username", default=None, help="username claim (defaults to SUBJECT)")
+    @click.option("--hours", default=24.0, show_default=True, help="lifetime")
+    def mint_token_command(subject: str, email: str | None, username: str | None, hours: float):
+        """Print a development bearer token for SUBJECT."""
+        _refuse_in_production()
+        click.echo(mint_token(subject, email, username, hours))
+
+    @app.cli.command("banner")
+    def banner_command():
+        """Print where `make run` listens, a token and curl lines that work as printed."""
+        _refuse_in_production()
+        config = current_app.config
+        base = config.get("PUBLIC_BASE_URL") or f"http://{config['HOST']}:{config['PORT']}"
+        sample = write_sample_video(Path(config["DATA_DIR"]) / "sample.mp4")
+        token = mint_token("dev-user", "dev@example.com", "dev", 24 * 30)
+        auth = f'-H "Authorization: Bearer {token}"'
+        click.echo(f"mediastore listening on {base} (data in {Path(config['DATA_DIR']).resolve()})")
+        click.echo(f"development token (user dev-user, 30 days):\n  {token}\n")
+        click.echo("try it:")
+        click.echo(f"  curl -s {auth} -F 'file=@{sample}' {base}/upload")
+        click.echo(f"  curl -s {auth} {base}/storage-status")
+        click.echo(
+            f"  curl -s {auth} -r 0-1023 -o /tmp/part.mp4 -D - {base}/stream/video/sample.mp4"
+        )
+        click.echo("")
+
+
+def _refuse_in_production() -> None:
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("development tokens are not minted in production")

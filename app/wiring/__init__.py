@@ -1,0 +1,81 @@
+"""Wiring: build every service from the settings, one step per feature.
+
+Services take collaborators and plain values; only this package (and config.py) knows
+the names of settings. Tests pass their own database, store, clock or publisher.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from app.wiring.events import build_event_bus, push_verifier
+from app.wiring.screenshots import build_screenshot_service, register_screenshot_events
+from app.wiring.storage import open_database, open_object_store
+from app.wiring.videos import build_videos
+from services.clients.users import UserProfiles
+from services.core.accounts import Accounts
+from services.events.base import Publisher
+from services.registry import Services
+from services.storage.objects import ObjectStore
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC: the service's one clock."""
+    return datetime.now(UTC)
+
+
+def user_profiles(settings: Mapping[str, Any]) -> UserProfiles | None:
+    """The user account service client, when USER_SERVICE_URL is configured."""
+    if not settings.get("USER_SERVICE_URL"):
+        return None
+    return UserProfiles(
+        settings["USER_SERVICE_URL"],
+        timeout=settings["USER_SERVICE_TIMEOUT_SECONDS"],
+        cache_seconds=settings["USER_SERVICE_CACHE_SECONDS"],
+    )
+
+
+def build_services(
+    settings: Mapping[str, Any],
+    *,
+    database: Any = None,
+    store: ObjectStore | None = None,
+    profiles: UserProfiles | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    signing_key: bytes,
+    peer_token_secret: bytes,
+    publisher: Publisher | None = None,
+) -> Services:
+    """Storage, then the shared core, then the event bus, then each feature."""
+    database = database if database is not None else open_database(settings)
+    if store is None:
+        store = open_object_store(settings, signing_key=signing_key, clock=clock)
+    accounts = Accounts(
+        database["accounts"],
+        default_quota_bytes=settings["DEFAULT_STORAGE_QUOTA_BYTES"],
+        daily_bandwidth_bytes=settings["DAILY_BANDWIDTH_LIMIT_BYTES"],
+        clock=clock,
+    )
+    events = build_event_bus(settings, database, clock=clock, publisher=publisher)
+    videos = build_videos(settings, database=database, store=store, accounts=accounts, clock=clock)
+    screenshots = build_screenshot_service(
+        settings,
+        database=database,
+        store=store,
+        outbox=events.outbox,
+        clock=clock,
+        token_secret=peer_token_secret,
+    )
+    register_screenshot_events(settings, events, screenshots)
+    return Services(
+        database=database,
+        store=store,
+        accounts=accounts,
+        events=events,
+        push_verifier=push_verifier(settings),
+        videos=videos,
+        screenshots=screenshots,
+        profiles=profiles if profiles is not None else user_profiles(settings),
+    )

@@ -1,0 +1,54 @@
+"""The video feature from settings: uploads into the library, and the library."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from services.core.accounts import Accounts
+from services.core.usage import UsageLog
+from services.storage.objects import ObjectStore
+from services.videos import VideoFeature, VideoLibrary, VideoUploads
+
+
+def ensure_video_indexes(database: Any) -> None:
+    """Create the indexes the video queries rely on (idempotent)."""
+    files = database["files"]
+    files.create_index([("owner", 1), ("filename", 1)], unique=True, name="owner_filename")
+    # owner_filename serves every per-owner query. A separate (owner, state) index made
+    # litemongo intersect with the set of *all* stored files: status cost grew with users.
+    if "owner_state" in files.index_information():
+        files.drop_index("owner_state")
+    database["usage"].create_index([("user_id", 1), ("date", 1)], name="user_day")
+
+
+def build_videos(
+    settings: Mapping[str, Any],
+    *,
+    database: Any,
+    store: ObjectStore,
+    accounts: Accounts,
+    clock: Callable[[], datetime],
+) -> VideoFeature:
+    """Wire the video uploads and library on the shared accounts and store."""
+    ensure_video_indexes(database)
+    usage = UsageLog(database["usage"])
+    uploads = VideoUploads(
+        files=database["files"],
+        accounts=accounts,
+        usage=usage,
+        store=store,
+        clock=clock,
+        max_upload_bytes=settings["MAX_UPLOAD_BYTES"],
+        lease_seconds=settings["UPLOAD_LEASE_SECONDS"],
+    )
+    library = VideoLibrary(
+        files=database["files"],
+        accounts=accounts,
+        usage=usage,
+        store=store,
+        clock=clock,
+        signed_url_ttl=settings["SIGNED_URL_TTL_SECONDS"],
+    )
+    return VideoFeature(uploads=uploads, library=library)

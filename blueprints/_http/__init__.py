@@ -1,0 +1,1 @@
+"""What every feature's routes share: context, the multipart parser, streaming, schemas."""

@@ -1,0 +1,55 @@
+"""POST /api/screenshot/<catalog_id> for peers (one-time token), GET for users."""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+from flask import request
+from flask.views import MethodView
+from flask_jwt_extended import jwt_required
+from flask_smorest import Blueprint
+
+from blueprints._http.context import services
+from blueprints._http.multipart import iter_file_fields
+from blueprints._http.schemas import ErrorRead, multipart_body
+from blueprints.screenshots.schemas import ScreenshotListRead, ScreenshotUploadRead
+
+blp = Blueprint("screenshots", __name__, description="Screenshots uploaded by peers")
+
+UPLOAD_BODY = multipart_body("files", repeated=True)
+
+
+@blp.route("/api/screenshot/<catalog_id>")
+class Screenshots(MethodView):
+    @blp.doc(requestBody=UPLOAD_BODY, security=[{"bearerAuth": []}])
+    @blp.response(200, ScreenshotUploadRead)
+    @blp.alt_response(400, schema=ErrorRead)
+    @blp.alt_response(401, schema=ErrorRead)
+    @blp.alt_response(403, schema=ErrorRead)
+    @blp.alt_response(413, schema=ErrorRead)
+    @blp.alt_response(415, schema=ErrorRead)
+    def post(self, catalog_id: str):
+        """Upload screenshots (repeatable field `files`) with a peer's one-time token."""
+        files = iter_file_fields(request.stream, request.headers.get("Content-Type", ""))
+        result = services().screenshots.upload(
+            request.headers.get("Authorization"), catalog_id, files
+        )
+        return {
+            "catalog_id": result["catalog_id"],
+            "screenshot_urls": _absolute(result["screenshot_urls"]),
+            "status": "success",
+            "message": "Screenshots uploaded successfully",
+        }
+
+    @blp.doc(security=[{"bearerAuth": []}])
+    @blp.response(200, ScreenshotListRead)
+    @blp.alt_response(401, schema=ErrorRead)
+    @jwt_required()
+    def get(self, catalog_id: str):
+        """List a catalog item's screenshots as fresh signed URLs."""
+        urls = services().screenshots.list_urls(catalog_id)
+        return {"catalog_id": catalog_id, "screenshot_urls": _absolute(urls)}
+
+
+def _absolute(urls: list[str]) -> list[str]:
+    return [urljoin(request.host_url, url) for url in urls]

@@ -1,0 +1,36 @@
+"""DELETE /delete-file: remove one of the caller's videos."""
+
+from __future__ import annotations
+
+from flask_jwt_extended import jwt_required
+from flask_smorest import Blueprint
+
+from blueprints._http.context import current_user, services
+from blueprints._http.schemas import DeleteArgs, DeleteRead, ErrorRead
+
+blp = Blueprint("delete", __name__, description="Video deletion")
+
+
+@blp.route("/delete-file", methods=["DELETE"])
+@blp.doc(security=[{"bearerAuth": []}])
+@blp.arguments(DeleteArgs, location="json", unknown="exclude")
+@blp.response(200, DeleteRead)
+@blp.alt_response(400, schema=ErrorRead)
+@blp.alt_response(401, schema=ErrorRead)
+@blp.alt_response(404, schema=ErrorRead)
+@blp.alt_response(503, schema=ErrorRead)
+@jwt_required()
+def delete_file(args):
+    """Delete a video by name, giving its storage back to the quota."""
+    user = current_user()
+    deletion = services().videos.library.delete(user, args["filename"])
+    return {
+        "message": "File deleted successfully",
+        "email": user.email,
+        "file_deleted": deletion.filename,
+        "file_size": deletion.size,
+        "timestamp": deletion.at.isoformat(),
+        "date": deletion.at.strftime("%Y-%m-%d"),
+        "updated_deletion_volume": deletion.deletion_volume,
+        "total_deletion_count": deletion.deletion_count,
+    }

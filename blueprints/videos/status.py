@@ -1,0 +1,29 @@
+"""GET /storage-status: the caller's quota, usage and files."""
+
+from __future__ import annotations
+
+from flask_jwt_extended import jwt_required
+from flask_smorest import Blueprint
+
+from blueprints._http.context import current_user, services
+from blueprints._http.schemas import ErrorRead, StatusRead
+
+blp = Blueprint("status", __name__, description="Storage status")
+
+
+@blp.route("/storage-status", methods=["GET"])
+@blp.doc(security=[{"bearerAuth": []}])
+@blp.response(200, StatusRead)
+@blp.alt_response(401, schema=ErrorRead)
+@jwt_required()
+def storage_status():
+    """Report quota, bytes used, today's bandwidth and the stored files."""
+    status = services().videos.library.status(current_user())
+    return {
+        "total_storage": status.usage.quota_bytes,
+        "used_storage": status.usage.used_bytes,
+        "storage_percentage": status.usage.storage_percentage,
+        "bandwidth_used_today": status.usage.bandwidth_used,
+        "bandwidth_limit": status.usage.bandwidth_limit,
+        "files": status.files,
+    }

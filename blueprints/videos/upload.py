@@ -1,0 +1,49 @@
+"""POST /upload: a video streamed from the multipart body into storage."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_jwt_extended import jwt_required
+from flask_smorest import Blueprint
+
+from blueprints._http.context import current_user, services
+from blueprints._http.multipart import open_file_field
+from blueprints._http.schemas import ErrorRead, UploadRead, multipart_body
+from services.core.errors import InvalidRequest
+
+blp = Blueprint("upload", __name__, description="Video upload with quota and bandwidth checks")
+
+UPLOAD_BODY = multipart_body("file")
+
+
+@blp.route("/upload", methods=["POST"])
+@blp.doc(requestBody=UPLOAD_BODY, security=[{"bearerAuth": []}])
+@blp.response(200, UploadRead)
+@blp.alt_response(400, schema=ErrorRead)
+@blp.alt_response(401, schema=ErrorRead)
+@blp.alt_response(403, schema=ErrorRead)
+@blp.alt_response(409, schema=ErrorRead)
+@blp.alt_response(413, schema=ErrorRead)
+@blp.alt_response(415, schema=ErrorRead)
+@jwt_required()
+def upload_video():
+    """Upload one video (form field `file`); the body is streamed, never buffered."""
+    part = open_file_field(request.stream, request.headers.get("Content-Type", ""))
+    if part is None:
+        raise InvalidRequest("No file part")
+    if not part.filename:
+        raise InvalidRequest("No selected file")
+    receipt = services().videos.uploads.upload(current_user(), part.filename, part.chunks)
+    usage = receipt.usage
+    return {
+        "message": "File uploaded successfully",
+        "storage_80_alert": usage.storage_alert,
+        "bandwidth_80_alert": usage.bandwidth_alert,
+        "storage_percentage_used": usage.storage_percentage,
+        "total_bandwidth_used": usage.bandwidth_used,
+        "bandwidth_total_limit": usage.bandwidth_limit,
+        "bandwidth_percentage_used": usage.bandwidth_percentage,
+        "filename": receipt.filename,
+        "size": receipt.size,
+        "content_type": receipt.content_type,
+    }

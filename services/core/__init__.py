@@ -1,0 +1,1 @@
+"""The shared core: accounts and reservations, ingest, sniffing, names, paging."""

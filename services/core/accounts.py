@@ -1,0 +1,154 @@
+"""Storage accounts: each user's quota, bytes used and daily upload bandwidth."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from services.core.errors import BandwidthExceeded, QuotaExceeded
+from services.core.users import User
+
+ALERT_PERCENT = 80.0
+
+
+def utc_day(moment: datetime) -> str:
+    """The UTC calendar day a moment falls in, as YYYY-MM-DD."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def percentage(part: int, whole: int) -> float:
+    """part/whole as a percentage rounded to two places (0 when whole is 0)."""
+    return round(part * 100.0 / whole, 2) if whole else 0.0
+
+
+@dataclass(frozen=True)
+class AccountUsage:
+    """A snapshot of one account after a change."""
+
+    used_bytes: int
+    quota_bytes: int
+    bandwidth_used: int
+    bandwidth_limit: int
+
+    @property
+    def storage_percentage(self) -> float:
+        return percentage(self.used_bytes, self.quota_bytes)
+
+    @property
+    def bandwidth_percentage(self) -> float:
+        return percentage(self.bandwidth_used, self.bandwidth_limit)
+
+    @property
+    def storage_alert(self) -> bool:
+        return self.used_bytes * 100 >= ALERT_PERCENT * self.quota_bytes
+
+    @property
+    def bandwidth_alert(self) -> bool:
+        return self.bandwidth_used * 100 >= ALERT_PERCENT * self.bandwidth_limit
+
+
+class Accounts:
+    """One document per user: {_id, email, username, quota_bytes, used_bytes, bandwidth}.
+
+    `bandwidth` maps a UTC day to the bytes uploaded (or reserved for upload) that day.
+    Quota and bandwidth live in one document so that one conditional update reserves both.
+    """
+
+    def __init__(
+        self,
+        collection: Any,
+        *,
+        default_quota_bytes: int,
+        daily_bandwidth_bytes: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.collection = collection
+        self.default_quota_bytes = default_quota_bytes
+        self.daily_bandwidth_bytes = daily_bandwidth_bytes
+        self.clock = clock
+
+    def ensure(self, user: User) -> None:
+        """Create the user's account with the default quota if it does not exist yet."""
+        self.collection.update_one(
+            {"_id": user.id},
+            {
+                "$setOnInsert": {
+                    "quota_bytes": self.default_quota_bytes,
+                    "used_bytes": 0,
+                    "bandwidth": {},
+                    "created_at": self.clock(),
+                },
+                "$set": {"email": user.email, "username": user.username},
+            },
+            upsert=True,
+        )
+
+    def get(self, user_id: str) -> dict[str, Any] | None:
+        """The account document, or None for a user who never uploaded."""
+        return self.collection.find_one({"_id": user_id})
+
+    def usage(self, account: dict[str, Any] | None, day: str) -> AccountUsage:
+        """Describe an account (or a not-yet-created one) on a given day."""
+        account = account or {}
+        return AccountUsage(
+            used_bytes=account.get("used_bytes", 0),
+            quota_bytes=account.get("quota_bytes", self.default_quota_bytes),
+            bandwidth_used=account.get("bandwidth", {}).get(day, 0),
+            bandwidth_limit=self.daily_bandwidth_bytes,
+        )
+
+    def reserve(self, user_id: str, nbytes: int, day: str) -> AccountUsage:
+        """Atomically add nbytes to both used storage and the day's bandwidth, or refuse.
+
+        One conditional update on one document: concurrent reservations can never take
+        the account past its quota or the day's allowance. Exactly reaching either is allowed.
+        """
+        limit = self.daily_bandwidth_bytes
+        while True:
+            account = self.get(user_id)
+            if account is None:
+                raise QuotaExceeded()
+            quota = account["quota_bytes"]
+            if account["used_bytes"] + nbytes > quota:
+                raise QuotaExceeded()
+            if account.get("bandwidth", {}).get(day, 0) + nbytes > limit:
+                raise BandwidthExceeded()
+            updated = self.collection.find_one_and_update(
+                {
+                    "_id": user_id,
+                    "quota_bytes": quota,
+                    "used_bytes": {"$lte": quota - nbytes},
+                    f"bandwidth.{day}": {"$not": {"$gt": limit - nbytes}},
+                },
+                {"$inc": {"used_bytes": nbytes, f"bandwidth.{day}": nbytes}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if updated is not None:
+                self._forget_old_days(updated, day)
+                return self.usage(updated, day)
+            # Another request changed the account between the read and the update: re-judge.
+
+    def release(self, user_id: str, nbytes: int, day: str) -> None:
+        """Give back a reservation of a failed upload: its storage and its bandwidth."""
+        self.collection.update_one(
+            {"_id": user_id}, {"$inc": {"used_bytes": -nbytes, f"bandwidth.{day}": -nbytes}}
+        )
+
+    def free(self, user_id: str, nbytes: int) -> None:
+        """Give back the storage of a deleted file (bandwidth already spent stays spent)."""
+        self.collection.update_one({"_id": user_id}, {"$inc": {"used_bytes": -nbytes}})
+
+    def _forget_old_days(self, account: dict[str, Any], day: str) -> None:
+        """Drop bandwidth counters older than yesterday so the document stays small."""
+        yesterday = utc_day(
+            datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC) - timedelta(days=1)
+        )
+        stale = [d for d in account.get("bandwidth", {}) if d not in {day, yesterday}]
+        if stale:
+            self.collection.update_one(
+                {"_id": account["_id"]}, {"$unset": {f"bandwidth.{d}": "" for d in stale}}
+            )

@@ -1,5 +1,0 @@
-"""Object storage: one interface, a GCS and a local-directory implementation."""
-
-from services.objectstore.base import ObjectInfo, ObjectStore, ObjectWriter, strong_etag
-
-__all__ = ["ObjectInfo", "ObjectStore", "ObjectWriter", "strong_etag"]

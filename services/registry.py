@@ -1,0 +1,32 @@
+"""The one object that holds every service the blueprints may call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.clients.users import UserProfiles
+from services.core.accounts import Accounts
+from services.events.bus import EventBus
+from services.screenshots import ScreenshotService
+from services.storage.objects import ObjectStore
+from services.videos import VideoFeature
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the blueprints may call, built once per process by app.wiring."""
+
+    database: Any
+    store: ObjectStore
+    accounts: Accounts
+    events: EventBus
+    push_verifier: Any
+    videos: VideoFeature
+    screenshots: ScreenshotService
+    profiles: UserProfiles | None = None
+
+    def close(self) -> None:
+        """Release clients and worker threads."""
+        self.events.close()
+        self.database.close()

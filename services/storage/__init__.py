@@ -1,0 +1,1 @@
+"""Storage adapters: the object stores (GCS, local directory) and the document store."""

@@ -1,0 +1,5 @@
+"""Object storage: one interface, a GCS and a local-directory implementation."""
+
+from services.storage.objects.base import ObjectInfo, ObjectStore, ObjectWriter, strong_etag
+
+__all__ = ["ObjectInfo", "ObjectStore", "ObjectWriter", "strong_etag"]

@@ -1,0 +1,120 @@
+"""The object storage contract every backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+
+def strong_etag(generation: str) -> str:
+    """The ETag of one stored version: it changes whenever the object is rewritten."""
+    return f'"{generation}"'
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What storage knows of a committed object."""
+
+    name: str
+    size: int
+    content_type: str
+    generation: str
+
+    @property
+    def etag(self) -> str:
+        """A strong validator that changes whenever the object is rewritten."""
+        return strong_etag(self.generation)
+
+
+class FileRange(Iterator[bytes]):
+    """Bytes start..end inclusive of an object that is a local file.
+
+    Iterating yields bounded chunks, opening the file on the first next(), like any
+    read_range. A server that can send a file from the kernel (gunicorn's sendfile) gets it
+    whole from open() instead: positioned at `start`, `length` bytes to send. Errors are
+    the store's (ObjectMissing, StorageUnavailable), raised by whichever is called first.
+    """
+
+    def __init__(
+        self, opener: Callable[[], BinaryIO], start: int, end: int, chunk_bytes: int
+    ) -> None:
+        self._opener = opener
+        self.start = start
+        self.length = end - start + 1
+        self.chunk_bytes = chunk_bytes
+        self._file: BinaryIO | None = None
+        self._remaining = self.length
+
+    def open(self) -> BinaryIO:
+        """The file at `start`; the caller owns it (and iterating this range is then over)."""
+        file = self._opener()
+        file.seek(self.start)
+        self._remaining = 0
+        return file
+
+    def __next__(self) -> bytes:
+        if self._remaining <= 0:
+            self.close()
+            raise StopIteration
+        if self._file is None:
+            self._file = self._opener()
+            self._file.seek(self.start)
+        chunk = self._file.read(min(self.chunk_bytes, self._remaining))
+        if not chunk:
+            self._remaining = 0
+            return next(self)
+        self._remaining -= len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        """Close the file opened by iteration, if any."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class ObjectWriter(Protocol):
+    """An upload in progress. Nothing is visible under the name until commit() returns."""
+
+    def write(self, chunk: bytes) -> None:
+        """Append bytes; buffers at most one storage chunk in memory."""
+
+    def commit(self) -> ObjectInfo:
+        """Finish the upload and make the object visible; returns its final description."""
+
+    def abort(self) -> None:
+        """Discard everything written; safe to call after a failure and more than once."""
+
+
+class ObjectStore(Protocol):
+    """A flat namespace of immutable objects.
+
+    Errors: a missing object raises services.core.errors.ObjectMissing; a backend that cannot
+    be reached raises services.core.errors.StorageUnavailable. Nothing else escapes.
+    """
+
+    def open_writer(self, name: str, content_type: str) -> ObjectWriter:
+        """Start a streamed upload of `name`, replacing any object by that name on commit."""
+
+    def stat(self, name: str) -> ObjectInfo:
+        """Describe a committed object."""
+
+    def read_range(self, name: str, start: int, end: int) -> Iterator[bytes]:
+        """Yield bytes start..end inclusive in bounded chunks (never the whole object at once).
+
+        A store whose objects are local files returns a FileRange, which a server may send
+        with sendfile instead of iterating.
+        """
+
+    def delete(self, name: str) -> bool:
+        """Remove the object; True if it existed. Deleting a missing object is not an error."""
+
+    def signed_url(self, name: str, ttl_seconds: int, download_name: str | None = None) -> str:
+        """A URL that serves the object (with Range support) to anyone holding it until expiry.
+
+        May be relative to the service's own root (the local store); callers make it absolute.
+        """
+
+    def ping(self) -> None:
+        """Raise StorageUnavailable unless the backend answers."""

@@ -1,0 +1,170 @@
+"""A user's stored videos: status, lookup, reading, signed links and deletion."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from services.core.accounts import Accounts, AccountUsage, utc_day
+from services.core.errors import NotFound
+from services.core.usage import UsageLog
+from services.core.users import User
+from services.storage.objects import ObjectInfo, ObjectStore, strong_etag
+from services.videos.uploads import DELETING, STORED
+
+log = logging.getLogger("mediastore.videos")
+
+FILE_NOT_FOUND = "File not found in user's storage"
+STORAGE_NOT_FOUND = "User storage not found"
+
+
+@dataclass(frozen=True)
+class StoredVideo:
+    """A committed video as the metadata store describes it."""
+
+    filename: str
+    object_name: str
+    size: int
+    content_type: str
+    generation: str
+
+    @property
+    def etag(self) -> str:
+        return strong_etag(self.generation)
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> StoredVideo:
+        return cls(
+            doc["filename"],
+            doc["object_name"],
+            doc["size"],
+            doc["content_type"],
+            str(doc["generation"]),
+        )
+
+
+@dataclass(frozen=True)
+class StorageStatus:
+    """The account and its files, for GET /storage-status."""
+
+    usage: AccountUsage
+    files: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """What the caller of DELETE /delete-file is told."""
+
+    filename: str
+    size: int
+    at: datetime
+    deletion_volume: int
+    deletion_count: int
+
+
+class VideoLibrary:
+    """Reads and deletes committed videos; every lookup is scoped to the owner."""
+
+    def __init__(
+        self,
+        *,
+        files: Any,
+        accounts: Accounts,
+        usage: UsageLog,
+        store: ObjectStore,
+        clock: Callable[[], datetime],
+        signed_url_ttl: int,
+    ) -> None:
+        self.files = files
+        self.accounts = accounts
+        self.usage = usage
+        self.store = store
+        self.clock = clock
+        self.signed_url_ttl = signed_url_ttl
+
+    def status(self, user: User) -> StorageStatus:
+        """The user's quota, usage and stored files (a new user sees an empty account)."""
+        account = self.accounts.get(user.id)
+        docs = self.files.find(
+            {"owner": user.id, "state": STORED},
+            {"filename": 1, "size": 1, "content_type": 1, "uploaded_at": 1},
+            sort=[("filename", 1)],
+        )
+        files = [
+            {
+                "filename": f"{user.username}/{doc['filename']}",
+                "name": doc["filename"],
+                "size": doc["size"],
+                "content_type": doc["content_type"],
+                "uploaded_at": doc["uploaded_at"],
+            }
+            for doc in docs
+        ]
+        return StorageStatus(self.accounts.usage(account, utc_day(self.clock())), files)
+
+    def find(self, user: User, filename: str) -> StoredVideo:
+        """The user's committed video by name; NotFound for anyone else's or a missing one."""
+        doc = self.files.find_one({"owner": user.id, "filename": filename, "state": STORED})
+        if doc is None:
+            raise self._not_found(user)
+        return StoredVideo.from_document(doc)
+
+    def _not_found(self, user: User) -> NotFound:
+        missing = STORAGE_NOT_FOUND if self.accounts.get(user.id) is None else FILE_NOT_FOUND
+        return NotFound(missing)
+
+    def read(self, video: StoredVideo, start: int, end: int) -> Iterator[bytes]:
+        """Bytes start..end inclusive of a video, in bounded chunks."""
+        return self.store.read_range(video.object_name, start, end)
+
+    def signed_url(self, user: User, filename: str) -> str:
+        """A time-limited URL that streams the user's video without a bearer token."""
+        video = self.find(user, filename)
+        return self.store.signed_url(video.object_name, self.signed_url_ttl)
+
+    def open_signed(
+        self, object_name: str, expires: str, signature: str, download_name: str | None
+    ) -> ObjectInfo:
+        """Check a locally signed URL and describe the object it names."""
+        verify = getattr(self.store, "verify_signed_url", None)
+        if verify is None:
+            raise NotFound("Not found")
+        verify(object_name, expires, signature, download_name)
+        return self.store.stat(object_name)
+
+    def read_object(self, object_name: str, start: int, end: int) -> Iterator[bytes]:
+        """Bytes of an object reached through a verified signed URL."""
+        return self.store.read_range(object_name, start, end)
+
+    def delete(self, user: User, filename: str) -> Deletion:
+        """Delete a video from storage and metadata; safe to retry after any failure.
+
+        1. Mark the file `deleting` (it disappears from reads and listings at once).
+        2. Delete the object (idempotent). If storage fails the caller gets 503 and the
+           file stays `deleting`; a retry resumes here.
+        3. Delete the metadata. Only the request that removes it frees the quota and
+           records the deletion, so concurrent or repeated deletes count it once. A crash
+           between 3 and the quota update leaves the quota under-credited, never over.
+        """
+        doc = self.files.find_one_and_update(
+            {"owner": user.id, "filename": filename, "state": {"$in": [STORED, DELETING]}},
+            {"$set": {"state": DELETING, "deleting_since": self.clock()}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            raise self._not_found(user)
+        self.store.delete(doc["object_name"])
+        removed = self.files.delete_one({"_id": doc["_id"], "state": DELETING})
+        if removed.deleted_count != 1:
+            raise NotFound(FILE_NOT_FOUND)
+        self.accounts.free(user.id, doc["size"])
+        at = self.clock()
+        record = self.usage.record_deletion(user, filename, doc["size"], at)
+        return Deletion(
+            filename, doc["size"], at, record["deletion_volume"], record["deletion_count"]
+        )

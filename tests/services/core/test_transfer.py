@@ -1,0 +1,62 @@
+"""Range parsing and download names, as plain functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.core.errors import RangeNotSatisfiable
+from services.core.transfer import ByteRange, content_disposition, parse_range
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("bytes=0-0", ByteRange(0, 0, 100)),
+        ("bytes=10-", ByteRange(10, 99, 100, open_ended=True)),
+        ("bytes=-1", ByteRange(99, 99, 100)),
+        ("bytes=-1000", ByteRange(0, 99, 100)),
+        ("bytes=90-1000", ByteRange(90, 99, 100)),
+        ("BYTES = 5 - 9", ByteRange(5, 9, 100)),
+    ],
+)
+def test_single_ranges(header, expected):
+    assert parse_range(header, 100) == expected
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "bytes=", "bytes=-", "bytes=1-2,3-4", "pages=1-2", "bytes=5-1", "bytes=a-b"],
+)
+def test_ignored_ranges_mean_the_whole_object(header):
+    assert parse_range(header, 100) is None
+
+
+@pytest.mark.parametrize(
+    ("header", "size"), [("bytes=100-", 100), ("bytes=-0", 100), ("bytes=0-", 0), ("bytes=-5", 0)]
+)
+def test_unsatisfiable_ranges(header, size):
+    with pytest.raises(RangeNotSatisfiable) as caught:
+        parse_range(header, size)
+    assert caught.value.size == size
+
+
+def test_open_ranges_are_sliced_and_closed_ranges_are_not():
+    assert parse_range("bytes=0-", 100).sliced(10) == ByteRange(0, 9, 100, open_ended=True)
+    assert parse_range("bytes=0-50", 100).sliced(10) == ByteRange(0, 50, 100)
+    assert parse_range("bytes=95-", 100).sliced(10).content_range == "bytes 95-99/100"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a.mp4", 'attachment; filename="a.mp4"'),
+        (
+            'say "hi".mp4',
+            "attachment; filename=\"say _hi_.mp4\"; filename*=UTF-8''say%20%22hi%22.mp4",
+        ),
+        ("日本.mp4", "attachment; filename=\".mp4\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.mp4"),
+        ("日本", "attachment; filename=\"download\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC"),
+    ],
+)
+def test_content_disposition(name, expected):
+    assert content_disposition(name) == expected

@@ -1,0 +1,185 @@
+"""The local backend beyond the contract: signed URLs, hostile names, restarts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import pytest
+
+from app.wiring import utc_now
+from app.wiring.storage import local_store
+from services.core.errors import Forbidden, ObjectMissing, StorageUnavailable
+from services.storage.objects.local import LocalObjectStore
+from tests.fixtures.objects import CHUNK, KEY, SIZE, put, read
+
+pytest_plugins = ["tests.fixtures.gcs"]
+
+
+class SettableClock:
+    """A time.time stand-in that tests move by hand."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def payload() -> bytes:
+    return os.urandom(SIZE)
+
+
+# --- local -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def wall() -> SettableClock:
+    return SettableClock()
+
+
+@pytest.fixture
+def local(tmp_path: Path, wall: SettableClock) -> LocalObjectStore:
+    return LocalObjectStore(tmp_path / "store" / "objects", KEY, chunk_bytes=CHUNK, clock=wall)
+
+
+def signed_parts(url: str) -> tuple[str, dict[str, str]]:
+    parts = urlsplit(url)
+    assert parts.path.startswith("/signed/") and not parts.netloc
+    return unquote(parts.path.removeprefix("/signed/")), dict(parse_qsl(parts.query))
+
+
+def test_local_signed_url_verifies_its_own_parts(local):
+    name, query = signed_parts(local.signed_url("videos/ab/c d", 60, download_name="My clip.mp4"))
+
+    assert name == "videos/ab/c d" and query["filename"] == "My clip.mp4"
+    local.verify_signed_url(name, query["expires"], query["signature"], query["filename"])
+
+
+def flip_first_hex_digit(signature: str) -> str:
+    return ("0" if signature[0] != "0" else "1") + signature[1:]
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda p: {**p, "name": "videos/ab/other"},
+        lambda p: {**p, "expires": str(int(p["expires"]) + 1)},
+        lambda p: {**p, "expires": "+" + p["expires"]},
+        lambda p: {**p, "expires": "soon"},
+        lambda p: {**p, "signature": flip_first_hex_digit(p["signature"])},
+        lambda p: {**p, "signature": "é" * 64},
+        lambda p: {**p, "filename": "other.mp4"},
+        lambda p: {**p, "filename": None},
+    ],
+    ids=["name", "expires", "expires-sign", "expires-text", "signature", "non-ascii", "filename",
+         "filename-dropped"],
+)  # fmt: skip
+def test_local_signed_url_refuses_tampering(local, tamper):
+    name, query = signed_parts(local.signed_url("videos/ab/c", 60, download_name="clip.mp4"))
+    parts = tamper({"name": name, **query})
+
+    with pytest.raises(Forbidden):
+        local.verify_signed_url(
+            parts["name"], parts["expires"], parts["signature"], parts["filename"]
+        )
+
+
+def test_local_signed_url_without_filename_refuses_one_added(local):
+    name, query = signed_parts(local.signed_url("videos/ab/c", 60))
+    local.verify_signed_url(name, query["expires"], query["signature"], None)
+    with pytest.raises(Forbidden):
+        local.verify_signed_url(name, query["expires"], query["signature"], "evil.html")
+
+
+def test_local_signed_url_expires(local, wall):
+    name, query = signed_parts(local.signed_url("videos/ab/c", 60))
+    wall.now += 60
+    local.verify_signed_url(name, query["expires"], query["signature"], None)
+    wall.now += 1
+    with pytest.raises(Forbidden):
+        local.verify_signed_url(name, query["expires"], query["signature"], None)
+
+
+HOSTILE = ["../x", "videos/../../x", "/abs", "a\\b", "", "a//b", "a/", "a\0b", "./a", ".tmp/x"]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_local_refuses_names_that_could_leave_the_root(local, tmp_path, name):
+    calls = [
+        lambda: local.open_writer(name, "text/plain"),
+        lambda: local.stat(name),
+        lambda: local.read_range(name, 0, 1),
+        lambda: local.delete(name),
+        lambda: local.signed_url(name, 60),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError):
+            call()
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")] == [
+        "store",
+        "store/objects",
+    ]
+
+
+def test_local_object_survives_a_restart(local, payload, tmp_path):
+    info = put(local, "videos/ab/kept", payload, "video/quicktime")
+
+    reopened = LocalObjectStore(local.root, KEY, chunk_bytes=CHUNK)
+
+    assert reopened.stat("videos/ab/kept") == info
+    assert b"".join(read(reopened, "videos/ab/kept", 0, SIZE - 1)) == payload
+
+
+def test_local_reader_keeps_its_generation_through_a_rewrite(local, payload):
+    put(local, "videos/ab/busy", payload)
+    chunks = local.read_range("videos/ab/busy", 0, SIZE - 1)
+    first = next(chunks)
+
+    put(local, "videos/ab/busy", b"new")
+
+    assert first + b"".join(chunks) == payload
+    assert b"".join(read(local, "videos/ab/busy", 0, 2)) == b"new"
+
+
+def test_local_range_opens_as_a_file_at_its_start_for_sendfile(local, payload):
+    put(local, "videos/ab/file", payload)
+    byte_range = local.read_range("videos/ab/file", 1000, SIZE - 1)
+    assert byte_range.length == SIZE - 1000
+
+    with byte_range.open() as file:
+        assert file.tell() == 1000
+        assert file.read() == payload[1000:]
+    assert list(byte_range) == []  # handed over: iterating it sends nothing twice
+
+
+def test_local_range_closes_its_file_once_iterated(local, payload):
+    put(local, "videos/ab/file", payload)
+    byte_range = local.read_range("videos/ab/file", 0, SIZE - 1)
+    first = next(byte_range)
+    opened = byte_range._file
+
+    assert first + b"".join(byte_range) == payload
+    assert opened.closed
+
+
+def test_local_range_of_a_missing_object_fails_when_opened(local):
+    byte_range = local.read_range("videos/ab/none", 0, 10)
+    with pytest.raises(ObjectMissing):
+        byte_range.open()
+    with pytest.raises(ObjectMissing):
+        next(byte_range)
+
+
+def test_local_ping_refuses_a_root_it_cannot_create(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(StorageUnavailable):
+        LocalObjectStore(tmp_path / "file" / "objects", KEY).ping()
+
+
+def test_local_store_wiring_uses_data_dir(tmp_path):
+    store = local_store({"DATA_DIR": str(tmp_path)}, signing_key=KEY, clock=utc_now)
+    store.ping()
+    assert store.root == tmp_path / "objects"
