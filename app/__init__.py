@@ -35,7 +35,7 @@ def create_app(
         signing_key=url_signing_key(settings).encode(),
         peer_token_secret=peer_token_secret(settings).encode(),
     )
-    init_auth(app, app.extensions["mediastore"].profiles)
+    init_auth(app, app.extensions["mediastore"].profiles, app.extensions["mediastore"].clock)
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)

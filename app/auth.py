@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, jsonify, request
+import jwt
+from flask import Flask, current_app, jsonify, request
 from flask_jwt_extended import JWTManager
 
 from services.clients.users import UserProfiles
 from services.core.users import User
 
 UNAUTHORIZED = {"error": "Unauthorized"}
+# PyJWT judges exp, nbf and iat by the wall clock. The service judges them by its own clock
+# (strict_claims below), so PyJWT's window is opened wide enough that it never decides first.
+WALL_CLOCK_LEEWAY = timedelta(days=365 * 1000)
 
 
 def configure_jwt(app: Flask, settings: dict[str, Any], public_key: str | None) -> None:
@@ -24,6 +31,7 @@ def configure_jwt(app: Flask, settings: dict[str, Any], public_key: str | None) 
         JWT_COOKIE_CSRF_PROTECT=False,  # header tokens only; keeps minted tokens short
         JWT_DECODE_AUDIENCE=settings.get("JWT_AUDIENCE"),
         JWT_DECODE_ISSUER=settings.get("JWT_ISSUER"),
+        JWT_DECODE_LEEWAY=WALL_CLOCK_LEEWAY,
     )
     if algorithm == "HS256":
         app.config["JWT_SECRET_KEY"] = settings["JWT_SECRET_KEY"]
@@ -31,7 +39,9 @@ def configure_jwt(app: Flask, settings: dict[str, Any], public_key: str | None) 
         app.config["JWT_PUBLIC_KEY"] = public_key
 
 
-def init_auth(app: Flask, profiles: UserProfiles | None) -> JWTManager:
+def init_auth(
+    app: Flask, profiles: UserProfiles | None, clock: Callable[[], datetime]
+) -> JWTManager:
     """Register the JWT manager, the current-user loader and the 401 answers."""
     jwt = JWTManager(app)
 
@@ -51,13 +61,14 @@ def init_auth(app: Flask, profiles: UserProfiles | None) -> JWTManager:
 
     @jwt.token_verification_loader
     def strict_claims(_header: dict, claims: dict) -> bool:
-        # Tokens must expire, name a subject, and be user access tokens.
+        # Tokens must be unexpired by the service clock, name a subject, and be user access
+        # tokens; a token not valid before a moment (nbf) is refused until then.
         subject = claims.get("sub")
         return (
-            isinstance(claims.get("exp"), int | float)
-            and isinstance(subject, str)
+            isinstance(subject, str)
             and bool(subject)
             and claims.get("type") == "access"
+            and _in_force(claims, clock().timestamp())
         )
 
     @jwt.user_lookup_loader
@@ -69,6 +80,41 @@ def init_auth(app: Flask, profiles: UserProfiles | None) -> JWTManager:
         return None if profile is None else user.with_profile(profile)
 
     return jwt
+
+
+def _in_force(claims: dict, now: float) -> bool:
+    """True when `exp` lies after now and `nbf`, if present, does not."""
+    expires, not_before = claims.get("exp"), claims.get("nbf", now)
+    numbers = all(
+        isinstance(value, int | float) and not isinstance(value, bool)
+        for value in (expires, not_before)
+    )
+    return numbers and not_before <= now < expires
+
+
+def mint_token(subject: str, *, hours: float = 1.0, **claims: Any) -> str:
+    """A user access token signed with the service's HS256 key, timed by the service clock.
+
+    For development and tests only; claims with a None value are left out.
+    """
+    config = current_app.config
+    if config["JWT_ALGORITHM"] != "HS256":
+        raise RuntimeError("development tokens need JWT_ALGORITHM=HS256 (a shared secret)")
+    now = current_app.extensions["mediastore"].clock()
+    payload: dict[str, Any] = {
+        "sub": subject,
+        "type": "access",
+        "fresh": False,
+        "jti": uuid.uuid4().hex,
+        "iat": int(now.timestamp()),
+        "nbf": int(now.timestamp()),
+        "exp": int((now + timedelta(hours=hours)).timestamp()),
+        "iss": config.get("JWT_ISSUER"),
+        "aud": config.get("JWT_AUDIENCE"),
+        **claims,
+    }
+    payload = {key: value for key, value in payload.items() if value is not None}
+    return jwt.encode(payload, config["JWT_SECRET_KEY"], algorithm="HS256")
 
 
 def _bearer_token() -> str:

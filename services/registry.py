@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from services.clients.users import UserProfiles
@@ -17,6 +19,7 @@ from services.videos import VideoFeature
 class Services:
     """Everything the blueprints may call, built once per process by app.wiring."""
 
+    clock: Callable[[], datetime]
     database: Any
     store: ObjectStore
     accounts: Accounts

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from app.cli.dev import mint_token
+from app.auth import mint_token
 from app.wiring import build_services
 from config import load_config
 from services.registry import Services
@@ -111,7 +111,7 @@ def token(app) -> Callable[..., str]:
         hours: float = 1.0,
     ) -> str:
         with app.app_context():
-            return mint_token(subject, email, username, hours)
+            return mint_token(subject, hours=hours, email=email, username=username)
 
     return mint
 

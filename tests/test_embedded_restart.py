@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app import create_app
-from app.cli.dev import mint_token
+from app.auth import mint_token
 from tests.helpers import upload
 from tests.media import make_video_of_size
 
@@ -16,7 +16,7 @@ def test_restart_keeps_files_usage_and_tokens(tmp_path):
     data = make_video_of_size(100_000)
     first = _app(tmp_path / "var")
     with first.app_context():
-        token = mint_token("alice", None, None, 1)
+        token = mint_token("alice")
     headers = {"Authorization": f"Bearer {token}"}
     client = first.test_client()
     assert upload(client, headers, data, "keep.mp4").status_code == 200

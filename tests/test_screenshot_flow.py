@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -101,7 +102,18 @@ def _run_flow(app, peer_world, requested):
     return body
 
 
-def test_flow_on_the_in_process_bus(make_app, peer_world, database):
+# Far from any real date, both ways: nothing may read the wall clock behind the clock's back.
+DATES = [
+    pytest.param(datetime(2001, 3, 4, 5, 6, tzinfo=UTC), id="years-behind"),
+    pytest.param(None, id="test-clock"),
+    pytest.param(datetime(2099, 9, 8, 7, 6, tzinfo=UTC), id="years-ahead"),
+]
+
+
+@pytest.mark.parametrize("moment", DATES)
+def test_flow_on_the_in_process_bus(make_app, peer_world, database, clock, moment):
+    if moment is not None:
+        clock.set(moment)
     app = make_app(
         PEER_REGISTRY_URL=peer_world.url_for(""), EDGE_SERVICE_URL=peer_world.url_for("")
     )

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask_jwt_extended import create_access_token
 
+from app.auth import mint_token
 from app.sample_video import write_sample_video
-
-
-def mint_token(subject: str, email: str | None, username: str | None, hours: float) -> str:
-    """A signed user access token for development and tests."""
-    claims = {key: value for key, value in (("email", email), ("username", username)) if value}
-    return create_access_token(
-        identity=subject, additional_claims=claims, expires_delta=timedelta(hours=hours)
-    )
 
 
 def register_dev_commands(app: Flask) -> None:
@@ -37,7 +28,7 @@ def register_dev_commands(app: Flask) -> None:
     def mint_token_command(subject: str, email: str | None, username: str | None, hours: float):
         """Print a development bearer token for SUBJECT."""
         _refuse_in_production()
-        click.echo(mint_token(subject, email, username, hours))
+        click.echo(mint_token(subject, hours=hours, email=email, username=username))
 
     @app.cli.command("banner")
     def banner_command():
@@ -46,7 +37,7 @@ def register_dev_commands(app: Flask) -> None:
         config = current_app.config
         base = config.get("PUBLIC_BASE_URL") or f"http://{config['HOST']}:{config['PORT']}"
         sample = write_sample_video(Path(config["DATA_DIR"]) / "sample.mp4")
-        token = mint_token("dev-user", "dev@example.com", "dev", 24 * 30)
+        token = mint_token("dev-user", hours=24 * 30, email="dev@example.com", username="dev")
         auth = f'-H "Authorization: Bearer {token}"'
         click.echo(f"mediastore listening on {base} (data in {Path(config['DATA_DIR']).resolve()})")
         click.echo(f"development token (user dev-user, 30 days):\n  {token}\n")

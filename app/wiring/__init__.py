@@ -70,6 +70,7 @@ def build_services(
     )
     register_screenshot_events(settings, events, screenshots)
     return Services(
+        clock=clock,
         database=database,
         store=store,
         accounts=accounts,

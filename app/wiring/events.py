@@ -12,6 +12,9 @@ from services.events.outbox import Outbox, OutboxRelay
 from services.events.push_auth import NoVerification, PushVerifier
 from services.events.router import EventRouter, Inbox, InProcessPublisher
 
+# How often expired records are purged by the relay (they are ignored from the moment they expire).
+HOUSEKEEPING_SECONDS = 300
+
 
 def pubsub_project(settings: Mapping[str, Any]) -> str:
     """GCP_PROJECT, or "local" on an emulator; Pub/Sub cannot be used without one."""
@@ -83,4 +86,5 @@ def build_event_bus(
     outbox_collection.create_index([("state", 1), ("available_at", 1)], name="pending")
     outbox = Outbox(outbox_collection, publisher, clock=clock)
     relay = OutboxRelay(outbox, settings["OUTBOX_RELAY_INTERVAL_SECONDS"])
+    relay.add_task(inbox.purge_expired, every_seconds=HOUSEKEEPING_SECONDS)
     return EventBus(outbox=outbox, router=router, topics=topics, publisher=publisher, relay=relay)

@@ -8,6 +8,7 @@ from typing import Any
 
 import requests
 
+from app.wiring.events import HOUSEKEEPING_SECONDS
 from services.clients.peers import EdgeClient, PeerRegistry, outbound_session
 from services.events.bus import EventBus
 from services.screenshots.events import PEER_AVAILABLE, SCREENSHOTS_COMPLETED, SCREENSHOTS_REQUESTED
@@ -70,3 +71,4 @@ def register_screenshot_events(
     events.router.register(SCREENSHOTS_REQUESTED, screenshots.handle_requested)
     events.router.register(PEER_AVAILABLE, screenshots.handle_peer_available)
     events.relay.add_task(screenshots.resume_completions)
+    events.relay.add_task(screenshots.records.purge_expired, every_seconds=HOUSEKEEPING_SECONDS)

@@ -6,6 +6,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -135,28 +136,41 @@ class Outbox:
         self._wake.clear()
 
 
+@dataclass
+class _Task:
+    """Housekeeping the relay runs between rounds, and when it is next due."""
+
+    run: Callable[[], Any]
+    every: timedelta
+    due_at: datetime | None = None
+
+
 class OutboxRelay:
     """A daemon thread that relays the outbox as events arrive and every `interval` seconds."""
 
     def __init__(self, outbox: Outbox, interval: float) -> None:
         self.outbox = outbox
         self.interval = interval
-        self.tasks: list[Callable[[], Any]] = []
+        self.tasks: list[_Task] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def add_task(self, task: Callable[[], Any]) -> None:
-        """Run `task` before every relay round (recovery work that may add events)."""
-        self.tasks.append(task)
+    def add_task(self, task: Callable[[], Any], every_seconds: float = 0) -> None:
+        """Run `task` before relay rounds, at most once per `every_seconds` of the clock."""
+        self.tasks.append(_Task(task, timedelta(seconds=every_seconds)))
 
     def run_once(self) -> int:
-        """One round: the periodic tasks, then delivery; returns events delivered."""
+        """One round: the periodic tasks that are due, then delivery; returns events delivered."""
+        now = self.outbox.clock()
         for task in self.tasks:
+            if task.due_at is not None and now < task.due_at:
+                continue
+            task.due_at = now + task.every
             try:
-                task()
+                task.run()
             except Exception:
-                log.exception("relay task %s failed", getattr(task, "__name__", task))
+                log.exception("relay task %s failed", getattr(task.run, "__name__", task.run))
         return self.outbox.relay()
 
     def start(self) -> None:

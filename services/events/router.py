@@ -11,6 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.core.errors import InvalidRequest
 from services.events.base import Event, EventBusUnavailable
+from services.storage.documents import drop_index_if_present
 
 log = logging.getLogger("mediastore.events")
 
@@ -42,10 +43,20 @@ class Inbox:
         self.lease = timedelta(seconds=lease)
 
     def ensure_indexes(self) -> None:
-        """TTL index: processed keys are forgotten after PROCESSED_MESSAGE_TTL_HOURS."""
-        self.collection.create_index(
-            [("expires_at", 1)], expireAfterSeconds=0, name="processed_ttl"
+        """Index the expiry that purge_expired() deletes by (no TTL index: see purge_expired)."""
+        drop_index_if_present(self.collection, "processed_ttl")
+        self.collection.create_index([("expires_at", 1)], name="expires")
+
+    def purge_expired(self) -> int:
+        """Forget keys processed more than PROCESSED_MESSAGE_TTL_HOURS ago, by the service clock.
+
+        Not a TTL index: its sweeper judges expiry by the database's clock, which tests (and a
+        store restored from a backup) do not share with the service.
+        """
+        result = self.collection.delete_many(
+            {"expires_at": {"$lte": self.clock()}, "state": {"$ne": PROCESSING}}
         )
+        return result.deleted_count
 
     def claim(self, key: str) -> bool:
         """True when this delivery should run the handler; False for a finished duplicate."""

@@ -12,6 +12,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.screenshots.tokens import PeerClaims
+from services.storage.documents import drop_index_if_present
 
 # Request states: waiting for a peer; gated by one upload, bookkeeping under way; done.
 PENDING, COMPLETING, COMPLETED = "pending", "completing", "completed"
@@ -65,15 +66,27 @@ class ScreenshotRecords:
     def ensure_indexes(self) -> None:
         """Create the indexes the queries rely on, and the TTL indexes (idempotent)."""
         # _id is the request id and the token id, so both are unique by construction.
-        self.requests.create_index([("expires_at", 1)], expireAfterSeconds=0, name="expiry")
+        # Expiry is judged by the service clock (purge_expired), never by a TTL index, whose
+        # sweeper runs on the database's own clock.
+        for collection in (self.requests, self.tokens):
+            drop_index_if_present(collection, "expiry")
+            collection.create_index([("expires_at", 1)], name="expires")
         self.requests.create_index([("catalog_id", 1), ("state", 1)], name="catalog_state")
         self.requests.create_index([("state", 1)], name="state")
-        # A token record lives as long as the token itself can verify.
-        self.tokens.create_index([("expires_at", 1)], expireAfterSeconds=0, name="expiry")
         self.tokens.create_index(
             [("request_id", 1), ("peer_id", 1), ("state", 1)], name="request_peer_state"
         )
         self.screenshots.create_index([("catalog_id", 1), ("created_at", 1)], name="catalog")
+
+    def purge_expired(self) -> int:
+        """Delete expired requests and tokens (a request still completing is kept until done)."""
+        now = self.clock()
+        requests = self.requests.delete_many(
+            {"expires_at": {"$lte": now}, "state": {"$ne": COMPLETING}}
+        )
+        # A token record lives as long as the token itself can verify.
+        tokens = self.tokens.delete_many({"expires_at": {"$lte": now}})
+        return requests.deleted_count + tokens.deleted_count
 
     # Requests.
 

@@ -16,6 +16,12 @@ from services.core.errors import StorageUnavailable
 _CURSOR_METHODS = {"find", "aggregate", "list_indexes"}
 
 
+def drop_index_if_present(collection: Any, name: str) -> None:
+    """Drop an index an earlier version created, if this store still has it."""
+    if name in collection.index_information():
+        collection.drop_index(name)
+
+
 class SerializedCollection:
     """A pymongo-style collection whose every call runs alone, on one thread.
 

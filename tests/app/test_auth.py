@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -11,13 +9,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from services.clients.users import UserProfiles
 from tests.conftest import JWT_TEST_SECRET
+from tests.fixtures.clock import FakeClock
 from tests.helpers import upload
 from tests.media import make_video_of_size
 
+# Tokens are judged by the service clock, which the tests start at this moment.
+NOW = int(FakeClock().now.timestamp())
+
 
 def _claims(**extra):
-    now = int(time.time())
-    return {"sub": "alice", "iat": now, "exp": now + 600, "type": "access", **extra}
+    return {"sub": "alice", "iat": NOW, "exp": NOW + 600, "type": "access", **extra}
 
 
 def _hs256(claims, key=JWT_TEST_SECRET):
@@ -37,7 +38,8 @@ def test_token_from_another_issuer_with_our_key_works_without_type_claim(client)
 @pytest.mark.parametrize(
     "token",
     [
-        _hs256(_claims(exp=int(time.time()) - 10)),
+        _hs256(_claims(exp=NOW - 10)),
+        _hs256(_claims(nbf=NOW + 60)),
         _hs256(_claims(), key="another-secret-another-secret-another-secret-0000"),
         _hs256({k: v for k, v in _claims().items() if k != "exp"}),
         _hs256({k: v for k, v in _claims().items() if k != "sub"}),
@@ -49,6 +51,7 @@ def test_token_from_another_issuer_with_our_key_works_without_type_claim(client)
     ],
     ids=[
         "expired",
+        "not-yet-valid",
         "bad-signature",
         "no-exp",
         "no-sub",
@@ -182,5 +185,8 @@ def test_mint_token_cli_prints_a_working_token(app, runner):
     assert result.exit_code == 0
     token = result.output.strip()
     assert _status(app.test_client(), token).status_code == 200
-    claims = pyjwt.decode(token, JWT_TEST_SECRET, algorithms=["HS256"])
+    claims = pyjwt.decode(
+        token, JWT_TEST_SECRET, algorithms=["HS256"], options={"verify_exp": False}
+    )
     assert claims["sub"] == "carol" and claims["email"] == "c@example.com"
+    assert claims["exp"] == NOW + 24 * 3600  # the service clock's now, plus --hours

@@ -9,7 +9,7 @@ import requests
 from google.cloud.storage.retry import DEFAULT_RETRY
 
 from app import create_app
-from app.cli.dev import mint_token
+from app.auth import mint_token
 from tests.fixtures.gcs import service_account_info
 from tests.helpers import account, upload
 from tests.media import make_video_of_size
@@ -92,7 +92,7 @@ def test_app_configured_for_gcs_from_settings(settings, fake_gcs, gcs_bucket_nam
         }
     )
     with app.app_context():
-        headers = {"Authorization": f"Bearer {mint_token('alice', None, None, 1)}"}
+        headers = {"Authorization": f"Bearer {mint_token('alice')}"}
     client = app.test_client()
     data = make_video_of_size(SIZE)
     try:

@@ -37,12 +37,20 @@ def test_request_is_stored_offered_to_registered_peers_with_verifying_tokens(rig
         assert record["request_id"] == "r1" and record["catalog_id"] == "c1"
 
 
-def test_pending_requests_expire_through_a_ttl_index(rig):
-    indexes = rig.database["screenshot_requests"].index_information()
-    assert any(
-        spec["key"] == [("expires_at", 1)] and spec.get("expireAfterSeconds") == 0
-        for spec in indexes.values()
-    )
+def test_expired_requests_and_tokens_are_purged_by_the_service_clock(rig, clock):
+    tokens = rig.offer("c1", "r1", peers=("p1",))
+    assert set(tokens) == {"p1"}
+    requests, issued = rig.database["screenshot_requests"], rig.database["screenshot_tokens"]
+    # No TTL index: its sweeper would judge expiry by the database's clock, not the service's.
+    for collection in (requests, issued):
+        assert all(
+            "expireAfterSeconds" not in spec for spec in collection.index_information().values()
+        )
+
+    assert rig.service.records.purge_expired() == 0
+    clock.advance(hours=25)  # past the request's 24 h and the token's 30 min
+    assert rig.service.records.purge_expired() == 2
+    assert requests.count_documents({}) == 0 and issued.count_documents({}) == 0
 
 
 def test_each_request_keeps_its_own_expiry(rig, clock):
@@ -133,7 +141,7 @@ def test_peer_available_dispatches_only_its_catalogs_pending_requests(rig, clock
     rig.service.handle_requested(
         {"catalog_id": "c3", "request_id": "r3", "expires_at": "2026-11-21T12:30:00Z"}
     )
-    clock.advance(hours=1)  # r3 has expired, even before the TTL monitor removes it
+    clock.advance(hours=1)  # r3 has expired, even before it is purged
     rig.service.handle_peer_available(
         {"peer_id": "p1", "edge_id": "e-p1", "catalog_ids": ["c1", "c3", "c9"]}
     )
