@@ -10,7 +10,7 @@ from flask_smorest import Api
 
 from app.auth import configure_jwt, init_auth
 from app.cli import register_cli
-from app.errors import register_error_handlers
+from app.errors import register_error_handlers, register_error_styles
 from app.keys import persistent_secret, read_public_key
 from app.logging import configure_logging
 from app.wiring import build_services
@@ -106,3 +106,4 @@ def register_blueprints(app: Flask) -> None:
     api = Api(app)
     for module in BLUEPRINTS:
         api.register_blueprint(module.blp)
+    register_error_styles(app, [module.blp for module in BLUEPRINTS])

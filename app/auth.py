@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, current_app, request
 from flask_jwt_extended import JWTManager
 
+from app.errors import error_response
 from services.clients.users import UserProfiles
 from services.core.users import User
 
-UNAUTHORIZED = {"error": "Unauthorized"}
 # PyJWT judges exp, nbf and iat by the wall clock. The service judges them by its own clock
 # (strict_claims below), so PyJWT's window is opened wide enough that it never decides first.
 WALL_CLOCK_LEEWAY = timedelta(days=365 * 1000)
@@ -46,7 +46,7 @@ def init_auth(
     jwt = JWTManager(app)
 
     def unauthorized(*_args: Any) -> Any:
-        return jsonify(UNAUTHORIZED), 401
+        return error_response(401, "Unauthorized")
 
     for register in (
         jwt.unauthorized_loader,

@@ -1,16 +1,20 @@
-"""Every error becomes a JSON body {"error": ...} with the right status; never HTML."""
+"""Every error becomes JSON in the shape of the API that served the request; never HTML."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 
-from flask import Flask, jsonify
-from pymongo.errors import ConnectionFailure, PyMongoError
+from flask import Flask, Response, current_app, jsonify, request
+from pymongo.errors import DuplicateKeyError, PyMongoError
 from werkzeug.exceptions import HTTPException
 
+from blueprints._http.api import DEFAULT_STYLE, Blueprint, ErrorStyle
 from services.core import errors
 
 log = logging.getLogger("mediastore.errors")
+
+STYLES_KEY = "mediastore.error_styles"
 
 STATUS = {
     errors.InvalidRequest: 400,
@@ -30,9 +34,11 @@ HTTP_MESSAGES = {
     401: "Unauthorized",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request body timed out",
     413: "Upload exceeds the maximum allowed size",
     415: "Unsupported media type",
 }
+METADATA_DOWN = "Metadata store is temporarily unavailable"
 
 
 def status_of(error: errors.MediastoreError) -> int:
@@ -43,45 +49,59 @@ def status_of(error: errors.MediastoreError) -> int:
     return 500
 
 
+def register_error_styles(app: Flask, blueprints: Iterable[Blueprint]) -> None:
+    """Remember each blueprint's error shape; requests it serves are answered in it."""
+    styles = app.extensions.setdefault(STYLES_KEY, {})
+    for blueprint in blueprints:
+        styles[blueprint.name] = blueprint.error_style
+
+
+def request_style() -> ErrorStyle:
+    """The error shape of the blueprint serving this request (seed 003's outside any)."""
+    styles: Mapping[str, ErrorStyle] = current_app.extensions.get(STYLES_KEY, {})
+    return styles.get(request.blueprint or "", DEFAULT_STYLE)
+
+
+def error_response(status: int, message: str) -> Response:
+    """A JSON error in the request's API shape."""
+    response = jsonify(request_style().body(message))
+    response.status_code = status
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Map domain errors, HTTP errors, validation errors and crashes to JSON."""
+    """Map domain errors, HTTP errors, validation errors, outages and crashes to JSON."""
 
     @app.errorhandler(errors.MediastoreError)
     def domain_error(error: errors.MediastoreError):
         status = status_of(error)
-        response = jsonify({"error": error.message})
+        response = error_response(status, error.message)
         if isinstance(error, errors.RangeNotSatisfiable):
             response.headers["Content-Range"] = f"bytes */{error.size}"
         if status == 503:
             log.warning("dependency unavailable: %s", error.__cause__ or error.message)
-        return response, status
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         messages = getattr(error, "data", {}).get("messages")
-        if messages:  # webargs validation: report the first message, as a 400
-            return jsonify({"error": _first_message(messages)}), 400
-        message = HTTP_MESSAGES.get(error.code or 500, error.name)
-        response = jsonify({"error": message})
-        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        if messages:  # webargs validation, answered in the API's own shape
+            style = request_style()
+            return jsonify(style.validation_body(messages)), style.validation_status
+        response = error_response(error.code or 500, HTTP_MESSAGES.get(error.code, error.name))
+        if error.code == 405 and getattr(error, "valid_methods", None):
             response.headers["Allow"] = ", ".join(error.valid_methods)
-        return response, error.code
+        return response
 
-    @app.errorhandler(ConnectionFailure)
+    @app.errorhandler(PyMongoError)
     def metadata_down(error: PyMongoError):
+        if isinstance(error, DuplicateKeyError):  # a uniqueness the code did not handle: a bug
+            return crash(error)
+        # Any other failure of the document store is an outage to the caller: retry later.
         log.warning("metadata store unavailable: %s", error)
-        return jsonify({"error": "Metadata store is temporarily unavailable"}), 503
+        return error_response(503, METADATA_DOWN)
 
     @app.errorhandler(Exception)
     def crash(error: Exception):
         log.exception("unhandled error")
-        return jsonify({"error": "Internal server error"}), 500
-
-
-def _first_message(messages: object) -> str:
-    """Dig the first human message out of webargs' nested {location: {field: [msg]}}."""
-    while isinstance(messages, dict):
-        messages = next(iter(messages.values()), "Bad request")
-    if isinstance(messages, list):
-        return str(messages[0]) if messages else "Bad request"
-    return str(messages)
+        return error_response(500, "Internal server error")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from flask import Response, request
-from flask_smorest import Blueprint
 
+from blueprints._http.api import Blueprint, read_json_body
 from blueprints._http.context import services
 from blueprints._http.schemas import ErrorRead
+from services.core.errors import InvalidRequest
 
 blp = Blueprint("events", __name__, description="Pub/Sub push endpoints")
+
+# Pub/Sub's own limit on a message; a larger push cannot come from Pub/Sub.
+PUSH_MAX_BYTES = 10 * 1000 * 1000
 
 ENVELOPE = {
     "required": True,
@@ -38,9 +42,14 @@ ENVELOPE = {
 @blp.alt_response(400, schema=ErrorRead)
 @blp.alt_response(401, schema=ErrorRead)
 @blp.alt_response(404, schema=ErrorRead)
+@blp.alt_response(413, schema=ErrorRead)
 @blp.alt_response(503, schema=ErrorRead)
 def receive_push(topic: str):
     """Verify the push's OIDC token and hand the message to the topic's handler."""
     services().push_verifier.verify(request.headers.get("Authorization"))
-    services().events.receive_push(topic, request.get_json(silent=True))
+    try:
+        envelope = read_json_body(request, PUSH_MAX_BYTES)
+    except ValueError as error:
+        raise InvalidRequest("Push body is not a JSON envelope") from error
+    services().events.receive_push(topic, envelope)
     return Response(status=204)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
+from blueprints._http.api import Blueprint
 from blueprints._http.context import services
 from blueprints._http.schemas import HealthRead, ReadyRead
 from services.core.errors import StorageUnavailable

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import request
-from flask_smorest import Blueprint
 
+from blueprints._http.api import Blueprint
 from blueprints._http.context import services
 from blueprints._http.schemas import ErrorRead
 from blueprints._http.streaming import send_object

@@ -98,7 +98,7 @@ def _run_flow(app, peer_world, requested):
         assert fetched[0].content == make_image("png")
         again = _peer_upload(base, edge_call["token"])
         assert again.status_code == 403
-        assert again.json() == {"error": "Token has already been used"}
+        assert again.json() == {"detail": "Token has already been used"}
     return body
 
 

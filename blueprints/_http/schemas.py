@@ -20,7 +20,15 @@ def multipart_body(field: str, *, repeated: bool = False) -> dict:
 
 
 class ErrorRead(Schema):
+    """The video API's error body (seed 003)."""
+
     error = fields.String(required=True, metadata={"example": "Unauthorized"})
+
+
+class DetailRead(Schema):
+    """The error body of the APIs whose originals were FastAPI or Django REST framework."""
+
+    detail = fields.String(required=True, metadata={"example": "Not found"})
 
 
 class UploadRead(Schema):

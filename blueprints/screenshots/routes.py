@@ -7,14 +7,16 @@ from urllib.parse import urljoin
 from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import jwt_required
-from flask_smorest import Blueprint
 
+from blueprints._http.api import FASTAPI, Blueprint
 from blueprints._http.context import services
 from blueprints._http.multipart import iter_file_fields
-from blueprints._http.schemas import ErrorRead, multipart_body
+from blueprints._http.schemas import DetailRead, multipart_body
 from blueprints.screenshots.schemas import ScreenshotListRead, ScreenshotUploadRead
 
-blp = Blueprint("screenshots", __name__, description="Screenshots uploaded by peers")
+blp = Blueprint(
+    "screenshots", __name__, description="Screenshots uploaded by peers", error_style=FASTAPI
+)
 
 UPLOAD_BODY = multipart_body("files", repeated=True)
 
@@ -23,11 +25,11 @@ UPLOAD_BODY = multipart_body("files", repeated=True)
 class Screenshots(MethodView):
     @blp.doc(requestBody=UPLOAD_BODY, security=[{"bearerAuth": []}])
     @blp.response(200, ScreenshotUploadRead)
-    @blp.alt_response(400, schema=ErrorRead)
-    @blp.alt_response(401, schema=ErrorRead)
-    @blp.alt_response(403, schema=ErrorRead)
-    @blp.alt_response(413, schema=ErrorRead)
-    @blp.alt_response(415, schema=ErrorRead)
+    @blp.alt_response(400, schema=DetailRead)
+    @blp.alt_response(401, schema=DetailRead)
+    @blp.alt_response(403, schema=DetailRead)
+    @blp.alt_response(413, schema=DetailRead)
+    @blp.alt_response(415, schema=DetailRead)
     def post(self, catalog_id: str):
         """Upload screenshots (repeatable field `files`) with a peer's one-time token."""
         files = iter_file_fields(request.stream, request.headers.get("Content-Type", ""))
@@ -41,10 +43,10 @@ class Screenshots(MethodView):
             "message": "Screenshots uploaded successfully",
         }
 
+    @jwt_required()
     @blp.doc(security=[{"bearerAuth": []}])
     @blp.response(200, ScreenshotListRead)
-    @blp.alt_response(401, schema=ErrorRead)
-    @jwt_required()
+    @blp.alt_response(401, schema=DetailRead)
     def get(self, catalog_id: str):
         """List a catalog item's screenshots as fresh signed URLs."""
         urls = services().screenshots.list_urls(catalog_id)

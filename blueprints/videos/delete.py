@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_jwt_extended import jwt_required
-from flask_smorest import Blueprint
 
+from blueprints._http.api import Blueprint
 from blueprints._http.context import current_user, services
 from blueprints._http.schemas import DeleteArgs, DeleteRead, ErrorRead
 
@@ -12,6 +12,7 @@ blp = Blueprint("delete", __name__, description="Video deletion")
 
 
 @blp.route("/delete-file", methods=["DELETE"])
+@jwt_required()
 @blp.doc(security=[{"bearerAuth": []}])
 @blp.arguments(DeleteArgs, location="json", unknown="exclude")
 @blp.response(200, DeleteRead)
@@ -19,7 +20,6 @@ blp = Blueprint("delete", __name__, description="Video deletion")
 @blp.alt_response(401, schema=ErrorRead)
 @blp.alt_response(404, schema=ErrorRead)
 @blp.alt_response(503, schema=ErrorRead)
-@jwt_required()
 def delete_file(args):
     """Delete a video by name, giving its storage back to the quota."""
     user = current_user()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_jwt_extended import jwt_required
-from flask_smorest import Blueprint
 
+from blueprints._http.api import Blueprint
 from blueprints._http.context import current_user, services
 from blueprints._http.schemas import ErrorRead, StatusRead
 
@@ -12,10 +12,10 @@ blp = Blueprint("status", __name__, description="Storage status")
 
 
 @blp.route("/storage-status", methods=["GET"])
+@jwt_required()
 @blp.doc(security=[{"bearerAuth": []}])
 @blp.response(200, StatusRead)
 @blp.alt_response(401, schema=ErrorRead)
-@jwt_required()
 def storage_status():
     """Report quota, bytes used, today's bandwidth and the stored files."""
     status = services().videos.library.status(current_user())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import request
 from flask_jwt_extended import jwt_required
-from flask_smorest import Blueprint
 
+from blueprints._http.api import Blueprint
 from blueprints._http.context import current_user, services
 from blueprints._http.multipart import open_file_field
 from blueprints._http.schemas import ErrorRead, UploadRead, multipart_body
@@ -17,6 +17,7 @@ UPLOAD_BODY = multipart_body("file")
 
 
 @blp.route("/upload", methods=["POST"])
+@jwt_required()
 @blp.doc(requestBody=UPLOAD_BODY, security=[{"bearerAuth": []}])
 @blp.response(200, UploadRead)
 @blp.alt_response(400, schema=ErrorRead)
@@ -25,7 +26,6 @@ UPLOAD_BODY = multipart_body("file")
 @blp.alt_response(409, schema=ErrorRead)
 @blp.alt_response(413, schema=ErrorRead)
 @blp.alt_response(415, schema=ErrorRead)
-@jwt_required()
 def upload_video():
     """Upload one video (form field `file`); the body is streamed, never buffered."""
     part = open_file_field(request.stream, request.headers.get("Content-Type", ""))

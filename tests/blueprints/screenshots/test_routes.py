@@ -116,14 +116,14 @@ def test_upload_without_a_valid_token_is_401(client, rig, headers):
     rig.offer()
     response = post(client, [make_image("png")], headers=headers)
     assert response.status_code == 401
-    assert "error" in response.get_json()
+    assert "detail" in response.get_json()
 
 
 def test_upload_with_a_user_token_is_401(client, auth, rig):
     rig.offer()
     response = post(client, [make_image("png")], headers=auth("p1"))
     assert response.status_code == 401
-    assert response.get_json() == {"error": "Invalid or expired token"}
+    assert response.get_json() == {"detail": "Invalid or expired token"}
 
 
 def test_upload_with_an_expired_token_is_401(client, rig, clock):
@@ -131,14 +131,14 @@ def test_upload_with_an_expired_token_is_401(client, rig, clock):
     clock.advance(minutes=31)
     response = post(client, [make_image("png")], token)
     assert response.status_code == 401
-    assert response.get_json() == {"error": "Invalid or expired token"}
+    assert response.get_json() == {"detail": "Invalid or expired token"}
 
 
 def test_catalog_mismatch_is_400(client, rig):
     token = rig.offer()["p1"]
     response = post(client, [make_image("png")], token, url="/api/screenshot/c2")
     assert response.status_code == 400
-    assert response.get_json() == {"error": "Catalog ID in URL does not match token"}
+    assert response.get_json() == {"detail": "Catalog ID in URL does not match token"}
 
 
 def test_reused_token_is_403(client, rig):
@@ -146,7 +146,7 @@ def test_reused_token_is_403(client, rig):
     assert post(client, [make_image("png")], token).status_code == 200
     response = post(client, [make_image("png")], token)
     assert response.status_code == 403
-    assert response.get_json() == {"error": "Token has already been used"}
+    assert response.get_json() == {"detail": "Token has already been used"}
 
 
 def test_second_peer_after_fulfilment_is_403(client, rig):
@@ -154,7 +154,7 @@ def test_second_peer_after_fulfilment_is_403(client, rig):
     assert post(client, [make_image("png")], tokens["p1"]).status_code == 200
     response = post(client, [make_image("png")], tokens["p2"])
     assert response.status_code == 403
-    assert response.get_json() == {"error": "Screenshot request already fulfilled"}
+    assert response.get_json() == {"detail": "Screenshot request already fulfilled"}
     assert len(rig.completed_events()) == 1
 
 
@@ -170,14 +170,14 @@ def test_missing_or_too_many_files_is_400(client, rig, kwargs, message):
     token = rig.offer()["p1"]
     response = post(client, token=token, **kwargs)
     assert response.status_code == 400
-    assert response.get_json() == {"error": message}
+    assert response.get_json() == {"detail": message}
 
 
 def test_non_image_is_415_and_does_not_spend_the_token(client, rig):
     token = rig.offer()["p1"]
     response = post(client, [make_image("png"), b"%PDF-1.4 not an image"], token)
     assert response.status_code == 415
-    assert response.get_json() == {"error": "Only JPEG, PNG and WebP images are accepted"}
+    assert response.get_json() == {"detail": "Only JPEG, PNG and WebP images are accepted"}
     assert post(client, [make_image("png")], token).status_code == 200
 
 
@@ -189,7 +189,7 @@ def test_oversized_file_is_413_and_does_not_spend_the_token(make_screenshot_app)
     assert len(big) > 500 > len(make_image("png"))
     response = post(client, [make_image("png"), big], token)
     assert response.status_code == 413
-    assert "error" in response.get_json()
+    assert "detail" in response.get_json()
     assert post(client, [make_image("png")], token).status_code == 200
 
 
@@ -207,7 +207,7 @@ def test_concurrent_uploads_with_one_token_exactly_one_succeeds(app, rig):
     for thread in threads:
         thread.join(timeout=20)
     assert sorted(status for status, _ in results) == [200, 403]
-    assert [b for s, b in results if s == 403] == [{"error": "Token has already been used"}]
+    assert [b for s, b in results if s == 403] == [{"detail": "Token has already been used"}]
     assert len(rig.completed_events()) == 1
 
 

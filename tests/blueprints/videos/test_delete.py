@@ -96,3 +96,23 @@ def test_delete_without_token_is_401(client):
     response = client.delete("/delete-file", json={"filename": "a.mp4"})
     assert response.status_code == 401
     assert response.get_json() == {"error": "Unauthorized"}
+
+
+def test_deeply_nested_json_is_400_not_a_crash(client, auth):
+    response = client.delete(
+        "/delete-file",
+        data='{"filename": ' + "[" * 50_000 + "]" * 50_000 + "}",
+        headers={**auth(), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "Invalid JSON body."}
+
+
+def test_json_body_over_a_mebibyte_is_413(client, auth):
+    response = client.delete(
+        "/delete-file",
+        json={"filename": "a" * (2 * 1024 * 1024)},
+        headers=auth(),
+    )
+    assert response.status_code == 413
+    assert response.is_json

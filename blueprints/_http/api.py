@@ -1,0 +1,141 @@
+"""The blueprint every feature's routes use: the error shape of its API, and safe JSON bodies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import flask
+import flask_smorest
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+
+# JSON bodies are small documents; uploads never come as JSON.
+JSON_BODY_MAX_BYTES = 1024 * 1024
+# Deeper than any document the APIs take, shallow enough for any code that recurses.
+JSON_MAX_DEPTH = 32
+REQUIRED_MESSAGE = "Missing data for required field."
+# webargs' location names -> FastAPI's first `loc` element.
+_FASTAPI_LOCATIONS = {"json": "body", "form": "body", "files": "body", "querystring": "query"}
+_FASTAPI_LOCATIONS |= {"query": "query", "view_args": "path", "path": "path", "headers": "header"}
+
+
+@dataclass(frozen=True)
+class ErrorStyle:
+    """How one API answers errors: the key its message goes under, and its validation errors.
+
+    `validation` turns webargs' {location: {field: [message]}} into the body; the status of
+    a validation error is `validation_status`.
+    """
+
+    name: str
+    key: str
+    validation_status: int
+    validation: Callable[[Mapping[str, Any]], Any]
+
+    def body(self, message: str) -> dict[str, Any]:
+        """The body of an error with one message."""
+        return {self.key: message}
+
+    def validation_body(self, messages: Mapping[str, Any]) -> dict[str, Any]:
+        """The body of a validation error."""
+        return {self.key: self.validation(messages)}
+
+
+def _flatten(messages: Any, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Yield (location path, message) for every message in webargs' nested error mapping."""
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            yield from _flatten(value, (*loc, key))
+    elif isinstance(messages, list | tuple):
+        for message in messages:
+            yield from _flatten(message, loc)
+    else:
+        yield loc, str(messages)
+
+
+def first_message(messages: Mapping[str, Any]) -> str:
+    """The first human message: the seed-003 shape reports one."""
+    return next((message for _, message in _flatten(messages)), "Bad request")
+
+
+def fastapi_details(messages: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """FastAPI's validation detail: [{"loc": [...], "msg": ..., "type": ...}]."""
+    details = []
+    for (location, *path), message in _flatten(messages):
+        kind = "missing" if message == REQUIRED_MESSAGE else "value_error"
+        if path == ["_schema"]:
+            path, kind = [], "type_error"
+        loc = [_FASTAPI_LOCATIONS.get(location, location), *path]
+        details.append({"loc": loc, "msg": message, "type": kind})
+    return details
+
+
+def field_message(messages: Mapping[str, Any]) -> str:
+    """One message naming its field, for `{"detail": ...}` APIs that answer 400."""
+    for (_, *path), message in _flatten(messages):
+        field = ".".join(str(part) for part in path if part != "_schema")
+        return f"{field}: {message}" if field else message
+    return "Bad request"
+
+
+# The video API (seed 003): {"error": "..."}; validation errors are 400 with one message.
+SEED_003 = ErrorStyle("seed-003", "error", 400, first_message)
+# FastAPI originals (000 screenshots, 001 media, 004 entities): {"detail": ...}, 422 lists.
+FASTAPI = ErrorStyle("fastapi", "detail", 422, fastapi_details)
+# Django REST framework original (002 part uploads): {"detail": ...}, 400 naming the field.
+DRF = ErrorStyle("drf", "detail", 400, field_message)
+DEFAULT_STYLE = SEED_003
+
+
+def json_depth_exceeds(value: Any, limit: int) -> bool:
+    """True when containers nest deeper than `limit` (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def read_json_body(request: flask.Request, max_bytes: int = JSON_BODY_MAX_BYTES) -> Any:
+    """Parse the JSON body: 413 past max_bytes (judged before reading), ValueError when invalid.
+
+    A nesting deeper than JSON_MAX_DEPTH is invalid too: Python's parser would otherwise
+    recurse until RecursionError, and so would any code walking the document later.
+    """
+    request.max_content_length = max_bytes  # werkzeug refuses larger bodies with 413
+    data = request.get_data(cache=True)
+    too_deep = f"JSON nested deeper than {JSON_MAX_DEPTH} levels"
+    try:
+        value = core.parse_json(data)
+    except RecursionError as error:
+        # A non-empty doc: webargs reads an empty one as "no body at all".
+        raise json.JSONDecodeError(too_deep, too_deep, 0) from error
+    if json_depth_exceeds(value, JSON_MAX_DEPTH):
+        raise json.JSONDecodeError(too_deep, too_deep, 0)
+    return value
+
+
+class BoundedJsonParser(FlaskParser):
+    """webargs' Flask parser with bounded JSON bodies (size and depth)."""
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        if not is_json_request(req):
+            return core.missing
+        return read_json_body(req)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """A flask-smorest blueprint that names the error shape of its API."""
+
+    ARGUMENTS_PARSER = BoundedJsonParser()
+
+    def __init__(self, *args: Any, error_style: ErrorStyle = DEFAULT_STYLE, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.error_style = error_style
