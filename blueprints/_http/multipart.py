@@ -1,152 +1,344 @@
-"""Stream one file field out of a multipart/form-data body without buffering it."""
+"""The one multipart/form-data parser: every part seen in order, files streamed, names kept exact.
+
+Written here rather than taken from a library because the libraries at hand decode a part's
+Content-Disposition with a mail-header parser that silently rewrites file names (`a\\b.mp4`
+becomes `ab.mp4`, an unescaped quote or a CR/LF cuts the name short), and skip parts nobody
+asked for. Here every part is either expected or refused, and a file name arrives exactly as
+sent or the request is refused. Bodies are searched with bytes.find, so the parser moves
+bytes at memory speed and holds at most one read of the body plus one delimiter.
+"""
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO
-
-from streaming_form_data import StreamingFormDataParser
-from streaming_form_data.parser import ParseFailedException
-from streaming_form_data.targets import BaseTarget
+from urllib.parse import unquote_to_bytes
 
 from services.core.errors import InvalidRequest
 
 READ_BYTES = 1024 * 1024
+MAX_HEADER_BYTES = 16 * 1024
+MALFORMED = "Malformed multipart body"
+TRUNCATED = "Upload ended before the file was complete"
+
+_BOUNDARY = re.compile(r'boundary=(?:"([^"]{1,70})"|([^\s;,"]{1,70}))', re.IGNORECASE)
+_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 @dataclass
 class FilePart:
-    """The file field's name as the client sent it, and its bytes as they arrive."""
+    """One file part: its field, the client's name for the file, and its bytes as they arrive.
 
+    The chunks are bytes-like: memoryview slices of the parser's read buffer, valid for as
+    long as the consumer holds them.
+    """
+
+    field: str
     filename: str
     chunks: Iterator[bytes]
 
 
-class _Collector(BaseTarget):
-    """Receives the parser's pushes; the generator below pulls them out in order."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: deque[bytes] = deque()
-        self.starts = 0
-        self.finished = False
-
-    def on_start(self) -> None:
-        self.starts += 1
-        if self.starts > 1:
-            raise InvalidRequest("Only one file may be uploaded per request")
-
-    def on_data_received(self, chunk: bytes) -> None:
-        self.parts.append(chunk)
-
-    def on_finish(self) -> None:
-        self.finished = True
+@dataclass(frozen=True)
+class _Part:
+    field: str
+    filename: str | None
 
 
-def open_file_field(stream: IO[bytes], content_type: str, field: str = "file") -> FilePart | None:
-    """Parse until the file field begins; None when the body has no such field."""
-    try:
-        parser = StreamingFormDataParser(headers={"Content-Type": content_type})
-    except ParseFailedException:
+def boundary_of(content_type: str) -> bytes | None:
+    """The boundary of a multipart/form-data Content-Type, or None for anything else."""
+    if not content_type.lower().lstrip().startswith("multipart/form-data"):
         return None
-    target = _Collector()
-    parser.register(field, target)
+    match = _BOUNDARY.search(content_type)
+    return (match.group(1) or match.group(2)).encode("latin-1") if match else None
 
-    def feed() -> bool:
-        data = stream.read(READ_BYTES)
-        if not data:
+
+class MultipartForm:
+    """One multipart/form-data body, parsed as it is read.
+
+    `files` names the file fields and how many parts each may have (None: any number);
+    `fields` names the text fields and the most bytes each may hold. Any other part, a
+    second value of a text field, or one file too many is refused with InvalidRequest.
+    Text fields are collected into `values` as they pass. The last file part's chunks end
+    only once the whole body has been parsed, so a caller that stores a file before
+    committing it has seen every part, wherever the client put them.
+    """
+
+    def __init__(
+        self,
+        stream: IO[bytes],
+        content_type: str,
+        *,
+        files: Mapping[str, int | None],
+        fields: Mapping[str, int] | None = None,
+        read_bytes: int = READ_BYTES,
+    ) -> None:
+        self.values: dict[str, str] = {}
+        self._stream = stream
+        self._boundary = boundary_of(content_type or "")
+        self._files = dict(files)
+        self._fields = dict(fields or {})
+        self._read_bytes = read_bytes
+        self._counts: dict[str, int] = {}
+        self._buffer = b""
+        self._eof = False
+        self._next: _Part | None = None
+        self._done = False
+
+    @property
+    def is_multipart(self) -> bool:
+        """False when the request did not declare a multipart/form-data body with a boundary."""
+        return self._boundary is not None
+
+    def file_parts(self) -> Iterator[FilePart]:
+        """Yield each file part in body order; its chunks must be read before the next part."""
+        if self._boundary is None:
+            return
+        self._delimiter = b"\r\n--" + self._boundary
+        self._open()
+        while not self._done:
+            part = self._advance_to_file()
+            if part is None:
+                return
+            chunks = self._body_then_look_ahead(part)
+            yield FilePart(part.field, part.filename or "", chunks)
+            for _ in chunks:  # whatever the caller left unread
+                pass
+
+    # The body, read in bounded pieces.
+
+    def _fill(self) -> bool:
+        if self._eof:
             return False
-        try:
-            parser.data_received(data)
-        except ParseFailedException as error:
-            raise InvalidRequest("Malformed multipart body") from error
+        data = self._stream.read(self._read_bytes)
+        if not data:
+            self._eof = True
+            return False
+        # Most reads start with an empty buffer or a delimiter's worth of bytes: avoid
+        # copying a whole read just to prepend nothing.
+        self._buffer = self._buffer + data if self._buffer else data
         return True
 
-    while not target.starts:
-        if not feed():
-            return None
-
-    def chunks() -> Iterator[bytes]:
+    def _take_line(self, limit: int) -> bytes:
+        """Bytes up to the next CRLF (consumed), within `limit` bytes."""
         while True:
-            while target.parts:
-                yield target.parts.popleft()
-            if target.finished:
-                return
-            if not feed():
-                raise InvalidRequest("Upload ended before the file was complete")
+            end = self._buffer.find(b"\r\n")
+            if end >= 0:
+                line, self._buffer = self._buffer[:end], self._buffer[end + 2 :]
+                return line
+            if len(self._buffer) > limit:
+                raise InvalidRequest("Part headers are too large")
+            if not self._fill():
+                raise InvalidRequest(TRUNCATED)
 
-    return FilePart(target.multipart_filename or "", chunks())
-
-
-class _PartEvents(BaseTarget):
-    """Receives the parser's pushes for a repeatable field as start/data/end events."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.events: deque[tuple[str, object]] = deque()
-
-    def on_start(self) -> None:
-        self.events.append(("start", self.multipart_filename or ""))
-
-    def on_data_received(self, chunk: bytes) -> None:
-        if chunk:
-            self.events.append(("data", chunk))
-
-    def on_finish(self) -> None:
-        self.events.append(("end", None))
-
-
-def iter_file_fields(
-    stream: IO[bytes], content_type: str, field: str = "files"
-) -> Iterator[FilePart]:
-    """Yield each part of a repeatable file field in turn, streaming.
-
-    A part's chunks are read from the body as the caller pulls them; whatever the caller
-    leaves unread is skipped when the next part is requested. Memory holds at most one
-    read of the body. A body that is not multipart yields nothing.
-    """
-    try:
-        parser = StreamingFormDataParser(headers={"Content-Type": content_type})
-    except ParseFailedException:
-        return
-    target = _PartEvents()
-    parser.register(field, target)
-    ended = False
-
-    def next_event() -> tuple[str, object] | None:
-        nonlocal ended
-        while not target.events:
-            if ended:
-                return None
-            data = stream.read(READ_BYTES)
-            if not data:
-                ended = True
-                continue
-            try:
-                parser.data_received(data)
-            except ParseFailedException as error:
-                raise InvalidRequest("Malformed multipart body") from error
-        return target.events.popleft()
-
-    def chunks() -> Iterator[bytes]:
+    def _open(self) -> None:
+        """Skip the preamble up to the first delimiter."""
+        first = b"--" + self._boundary
         while True:
-            event = next_event()
-            if event is None:
-                raise InvalidRequest("Upload ended before the file was complete")
-            kind, value = event
-            if kind == "end":
+            at = self._buffer.find(first)
+            if at >= 0 and (at == 0 or self._buffer[at - 2 : at] == b"\r\n"):
+                self._buffer = self._buffer[at + len(first) :]
+                self._after_delimiter()
                 return
-            yield value  # type: ignore[misc]
+            if len(self._buffer) > MAX_HEADER_BYTES:
+                raise InvalidRequest(MALFORMED)
+            if not self._fill():
+                raise InvalidRequest(MALFORMED)
 
-    while True:
-        event = next_event()
-        if event is None:
-            return
-        if event[0] != "start":
-            continue  # the unread rest of the previous part
-        part_chunks = chunks()
-        yield FilePart(str(event[1]), part_chunks)
-        for _ in part_chunks:  # skip whatever the caller did not read
+    def _after_delimiter(self) -> None:
+        """Read what follows a delimiter: `--` ends the body, CRLF starts the next part."""
+        while len(self._buffer) < 2 and self._fill():
             pass
+        marker, self._buffer = self._buffer[:2], self._buffer[2:]
+        if marker == b"--":
+            self._done = True
+            self._buffer = b""
+        elif marker == b"\r\n":
+            self._next = self._read_headers()
+        else:
+            raise InvalidRequest(TRUNCATED if not marker else MALFORMED)
+
+    def _read_headers(self) -> _Part:
+        disposition = None
+        budget = MAX_HEADER_BYTES
+        while (line := self._take_line(budget)) != b"":
+            budget -= len(line) + 2
+            if budget <= 0:
+                raise InvalidRequest("Part headers are too large")
+            name, colon, value = line.partition(b":")
+            if not colon:
+                raise InvalidRequest(MALFORMED)
+            if name.strip().lower() == b"content-disposition":
+                disposition = value.strip()
+        if disposition is None:
+            raise InvalidRequest("A form part has no Content-Disposition")
+        return _parse_disposition(disposition)
+
+    # Parts.
+
+    def _advance_to_file(self) -> _Part | None:
+        """Collect text fields until a file part starts (returned) or the body ends (None)."""
+        while not self._done:
+            part, self._next = self._next, None
+            if part is None:
+                raise InvalidRequest(MALFORMED)
+            self._admit(part)
+            if part.field in self._files:
+                return part
+            self.values[part.field] = self._read_field(part.field)
+        return None
+
+    def _admit(self, part: _Part) -> None:
+        """Refuse a part nobody asked for, a repeated text field, or one file too many."""
+        count = self._counts[part.field] = self._counts.get(part.field, 0) + 1
+        if part.field in self._files:
+            if part.filename is None:
+                raise InvalidRequest(f"Form field '{part.field}' must be a file")
+            limit = self._files[part.field]
+            if limit is not None and count > limit:
+                plural = "file" if limit == 1 else "files"
+                raise InvalidRequest(f"At most {limit} {plural} in form field '{part.field}'")
+        elif part.field in self._fields:
+            if part.filename is not None:
+                raise InvalidRequest(f"Form field '{part.field}' must not be a file")
+            if count > 1:
+                raise InvalidRequest(f"Form field '{part.field}' is repeated")
+        else:
+            raise InvalidRequest(f"Unexpected form field '{part.field}'")
+
+    def _read_field(self, field: str) -> str:
+        limit = self._fields[field]
+        data = b"".join(self._part_body(limit=limit + 1))
+        if len(data) > limit:
+            raise InvalidRequest(f"Form field '{field}' is longer than {limit} bytes")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidRequest(f"Form field '{field}' is not valid UTF-8") from error
+
+    def _body_then_look_ahead(self, part: _Part) -> Iterator[bytes]:
+        """The part's bytes; at its end, parse on until the next file part or the body's end."""
+        yield from self._part_body()
+        upcoming = self._advance_to_file()
+        if upcoming is not None:
+            self._next = upcoming
+
+    def _part_body(self, limit: int | None = None) -> Iterator[bytes]:
+        """Yield a part's bytes up to the next delimiter, then read past the delimiter.
+
+        The buffer is searched where it stands and handed on in slices of memoryview, not
+        joined with the next read and copied out again: at upload sizes those copies, not
+        the search, would set the speed. Only the few bytes a delimiter could straddle are
+        carried over to the next read.
+        """
+        keep = len(self._delimiter) - 1
+        sent = 0
+        while True:
+            at = self._buffer.find(self._delimiter)
+            if at >= 0:
+                view = memoryview(self._buffer)
+                self._buffer = self._buffer[at + len(self._delimiter) :]
+                if at:
+                    yield view[:at]
+                self._after_delimiter()
+                return
+            if len(self._buffer) > keep:
+                view = memoryview(self._buffer)
+                self._buffer = bytes(view[-keep:])
+                sent += len(view) - keep
+                yield view[:-keep]
+                if limit is not None and sent >= limit:
+                    return
+            if not self._fill():
+                raise InvalidRequest(TRUNCATED)
+
+
+def _parse_disposition(value: bytes) -> _Part:
+    """Parse `form-data; name="..."; filename="..."` exactly, refusing anything ambiguous."""
+    kind, _, rest = value.partition(b";")
+    if kind.strip().lower() != b"form-data":
+        raise InvalidRequest(MALFORMED)
+    params = _parameters(rest)
+    if "name" not in params:
+        raise InvalidRequest("A form part has no name")
+    field = _text(params["name"], "Form field name")
+    if "filename*" in params:
+        return _Part(field, _extended_filename(params["filename*"]))
+    if "filename" in params:
+        return _Part(field, _text(params["filename"], "File name"))
+    return _Part(field, None)
+
+
+def _parameters(data: bytes) -> dict[str, bytes]:
+    """`; key=value` pairs, values token or quoted-string; repeated keys are refused."""
+    params: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(data):
+        pos = _skip_spaces(data, pos)
+        if pos == len(data):
+            break
+        if data[pos : pos + 1] == b";":
+            pos += 1
+            continue
+        key = _TOKEN.match(data, pos)
+        if key is None or data[key.end() : key.end() + 1] != b"=":
+            raise InvalidRequest(MALFORMED)
+        name = key.group().decode("ascii").lower()
+        value, pos = _value(data, key.end() + 1)
+        if name in params:
+            raise InvalidRequest(f"Part header repeats '{name}'")
+        params[name] = value
+        pos = _skip_spaces(data, pos)
+        if pos < len(data) and data[pos : pos + 1] != b";":
+            raise InvalidRequest("Malformed part header: unexpected text after a value")
+    return params
+
+
+def _value(data: bytes, pos: int) -> tuple[bytes, int]:
+    if data[pos : pos + 1] != b'"':
+        token = _TOKEN.match(data, pos)
+        if token is None:
+            raise InvalidRequest(MALFORMED)
+        return token.group(), token.end()
+    out = bytearray()
+    pos += 1
+    while pos < len(data):
+        byte = data[pos : pos + 1]
+        if byte == b'"':
+            return bytes(out), pos + 1
+        if byte == b"\\":
+            # Only \" and \\ are escapes: browsers send a lone backslash as itself, so any
+            # other reading would change the name without telling anyone.
+            escaped = data[pos + 1 : pos + 2]
+            if escaped not in (b'"', b"\\"):
+                raise InvalidRequest("Malformed part header: a backslash escapes nothing")
+            out += escaped
+            pos += 2
+            continue
+        out += byte
+        pos += 1
+    raise InvalidRequest("Malformed part header: unterminated quoted value")
+
+
+def _skip_spaces(data: bytes, pos: int) -> int:
+    while pos < len(data) and data[pos] in b" \t":
+        pos += 1
+    return pos
+
+
+def _text(raw: bytes, what: str) -> str:
+    """Header text as UTF-8 (what browsers and curl send), refused when it is not."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidRequest(f"{what} is not valid UTF-8") from error
+
+
+def _extended_filename(raw: bytes) -> str:
+    """An RFC 5987 `filename*=UTF-8''percent-encoded` value."""
+    charset, quote, rest = raw.partition(b"'")
+    _language, quote2, encoded = rest.partition(b"'")
+    if not (quote and quote2) or charset.lower() != b"utf-8":
+        raise InvalidRequest("Malformed part header: filename* must be UTF-8''...")
+    return _text(unquote_to_bytes(encoded), "File name")

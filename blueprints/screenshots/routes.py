@@ -10,7 +10,7 @@ from flask_jwt_extended import jwt_required
 
 from blueprints._http.api import FASTAPI, Blueprint
 from blueprints._http.context import services
-from blueprints._http.multipart import iter_file_fields
+from blueprints._http.multipart import MultipartForm
 from blueprints._http.schemas import DetailRead, multipart_body
 from blueprints.screenshots.schemas import ScreenshotListRead, ScreenshotUploadRead
 
@@ -32,7 +32,8 @@ class Screenshots(MethodView):
     @blp.alt_response(415, schema=DetailRead)
     def post(self, catalog_id: str):
         """Upload screenshots (repeatable field `files`) with a peer's one-time token."""
-        files = iter_file_fields(request.stream, request.headers.get("Content-Type", ""))
+        form = MultipartForm(request.stream, request.content_type or "", files={"files": None})
+        files = form.file_parts()  # read only once the peer's token has been verified
         result = services().screenshots.upload(
             request.headers.get("Authorization"), catalog_id, files
         )

@@ -7,7 +7,7 @@ from flask_jwt_extended import jwt_required
 
 from blueprints._http.api import Blueprint
 from blueprints._http.context import current_user, services
-from blueprints._http.multipart import open_file_field
+from blueprints._http.multipart import MultipartForm
 from blueprints._http.schemas import ErrorRead, UploadRead, multipart_body
 from services.core.errors import InvalidRequest
 
@@ -28,7 +28,8 @@ UPLOAD_BODY = multipart_body("file")
 @blp.alt_response(415, schema=ErrorRead)
 def upload_video():
     """Upload one video (form field `file`); the body is streamed, never buffered."""
-    part = open_file_field(request.stream, request.headers.get("Content-Type", ""))
+    form = MultipartForm(request.stream, request.content_type or "", files={"file": 1})
+    part = next(form.file_parts(), None)
     if part is None:
         raise InvalidRequest("No file part")
     if not part.filename:

@@ -10,8 +10,6 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from blueprints._http.multipart import iter_file_fields
-from services.core.errors import InvalidRequest
 from tests.fixtures.live import serve
 from tests.fixtures.screenshots import Rig, build_rig
 from tests.helpers import BOUNDARY
@@ -161,7 +159,7 @@ def test_second_peer_after_fulfilment_is_403(client, rig):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"files": ()}, "No files uploaded"),
-     ({"raw": body(make_image("png"), field="other")}, "No files uploaded"),
+     ({"raw": body(make_image("png"), field="other")}, "Unexpected form field 'other'"),
      ({"raw": b"not multipart", "headers": {"Content-Type": "text/plain"}}, "No files uploaded"),
      ({"files": [make_image("png")] * 11}, "Too many files: at most 10 per request")],
     ids=["empty", "wrong-field", "not-multipart", "too-many"],
@@ -249,49 +247,11 @@ def test_openapi_describes_both_endpoints(client):
     assert {"200", "401"} <= set(operations["get"]["responses"])
 
 
-class _Chunked(io.RawIOBase):
-    """A body that hands out at most `size` bytes per read, like a socket."""
-
-    def __init__(self, data: bytes, size: int) -> None:
-        self._data, self._size = io.BytesIO(data), size
-
-    @property
-    def consumed(self) -> int:
-        return self._data.tell()
-
-    def read(self, n: int = -1) -> bytes:
-        return self._data.read(min(self._size, n if n > 0 else self._size))
-
-
-def test_iter_file_fields_streams_each_part_in_turn():
-    first, second = b"a" * 5000, b"b" * 3000
-    raw = body(first, second, b"")
-    stream = _Chunked(raw, 1000)
-    parts = iter_file_fields(stream, MULTIPART)
-    part = next(parts)
-    assert stream.consumed <= 1000  # the part is handed out before its bytes are read
-    assert (part.filename, b"".join(part.chunks)) == ("shot0.png", first)
-    assert stream.consumed < len(raw)
-    rest = [(part.filename, b"".join(part.chunks)) for part in parts]
-    assert rest == [("shot1.png", second), ("shot2.png", b"")]
-
-
-def test_iter_file_fields_skips_unread_parts_and_other_fields():
-    other = body(b"x" * 10, field="other")[: -len(f"--{BOUNDARY}--\r\n")]
-    parts = iter_file_fields(io.BytesIO(other + body(b"1", b"2")), MULTIPART)
-    first = next(parts)
-    assert first.filename == "shot0.png"  # its chunks are never read
-    second = next(parts)
-    assert (second.filename, b"".join(second.chunks)) == ("shot1.png", b"2")
-    assert list(parts) == []
-
-
-def test_iter_file_fields_refuses_a_truncated_body():
-    raw = body(b"x" * 100)[:-40]
-    with pytest.raises(InvalidRequest):
-        for part in iter_file_fields(io.BytesIO(raw), MULTIPART):
-            b"".join(part.chunks)
-
-
-def test_iter_file_fields_yields_nothing_for_a_non_multipart_body():
-    assert list(iter_file_fields(io.BytesIO(b"hello"), "text/plain")) == []
+@pytest.mark.parametrize("raw_name", [b"a\xff.png", b"\xed\xa0\x80.png"], ids=["utf8", "surrogate"])
+def test_undecodable_file_names_are_400_and_keep_the_token(client, rig, raw_name):
+    token = rig.offer()["p1"]
+    raw = body(make_image("png")).replace(b"shot0.png", raw_name)
+    response = post(client, token=token, raw=raw)
+    assert response.status_code == 400
+    assert "UTF-8" in response.get_json()["detail"]
+    assert post(client, [make_image("png")], token).status_code == 200

@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from tests.helpers import account, stored_names, upload
+from blueprints._http.multipart import READ_BYTES
+from tests.helpers import BOUNDARY, account, multipart, stored_names, upload
 from tests.media import make_audio, make_image, make_video, make_video_of_size
 
 QUOTA = 52_428_800
@@ -69,9 +70,19 @@ def test_non_video_is_refused_with_415_and_leaves_nothing(client, auth, database
     assert account(database, "alice")["used_bytes"] == 0
 
 
-def test_missing_file_part_is_400(client, auth):
+def test_a_form_without_a_file_part_is_400_naming_what_it_sent(client, auth):
     response = client.post(
         "/upload", data={"other": "x"}, headers=auth(), content_type="multipart/form-data"
+    )
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "Unexpected form field 'other'"}
+
+
+def test_an_empty_form_is_no_file_part(client, auth):
+    response = client.post(
+        "/upload",
+        data=b"--b--\r\n",
+        headers={**auth(), "Content-Type": "multipart/form-data; boundary=b"},
     )
     assert response.status_code == 400
     assert response.get_json() == {"error": "No file part"}
@@ -222,3 +233,47 @@ def test_unicode_names_round_trip(client, auth):
     assert [f["name"] for f in files] == [name]
     response = client.get(f"/download/disk/{name}", headers=auth())
     assert response.status_code == 200 and response.data == data
+
+
+def _two_files(first: bytes, second: bytes) -> bytes:
+    one = multipart(first, "a.mp4")
+    return one[: -len(f"--{BOUNDARY}--\r\n")] + multipart(second, "b.mp4")
+
+
+@pytest.mark.parametrize("shift", [-1, 0, 1, 200])
+def test_a_second_file_is_refused_wherever_the_reads_fall(client, auth, database, shift):
+    # Make the first part end exactly at (and around) the parser's 1 MiB read boundary.
+    head = len(multipart(b"", "a.mp4")) - len(f"\r\n--{BOUNDARY}--\r\n")
+    first = make_video_of_size(READ_BYTES - head + shift)
+    response = client.post(
+        "/upload",
+        data=_two_files(first, make_video_of_size(5000)),
+        headers={**auth(), "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "At most 1 file in form field 'file'"}
+    assert stored_names(database, "alice") == []
+    assert account(database, "alice")["used_bytes"] == 0
+
+
+@pytest.mark.parametrize(
+    "raw_name",
+    [b"a\\b.mp4", b'q"uote.mp4', b"a\r\nb.mp4", b"a\xffb.mp4", b"\xed\xa0\x80.mp4"],
+    ids=["backslash", "bare-quote", "crlf", "invalid-utf8", "lone-surrogate"],
+)
+def test_names_the_parser_cannot_take_exactly_are_refused_not_altered(
+    client, auth, database, raw_name
+):
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="'.encode()
+        + raw_name
+        + b'"\r\nContent-Type: video/mp4\r\n\r\n'
+    )
+    data = head + make_video_of_size(5000) + f"\r\n--{BOUNDARY}--\r\n".encode()
+    response = client.post(
+        "/upload",
+        data=data,
+        headers={**auth(), "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
+    assert response.status_code == 400, response.get_json()
+    assert stored_names(database, "alice") == []
