@@ -22,6 +22,7 @@ STATUS = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.ObjectMissing: 404,
+    errors.LeaseExpired: 408,
     errors.Conflict: 409,
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,

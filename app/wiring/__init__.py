@@ -16,6 +16,8 @@ from app.wiring.storage import open_database, open_object_store
 from app.wiring.videos import build_videos
 from services.clients.users import UserProfiles
 from services.core.accounts import Accounts
+from services.core.ingest import Ingest
+from services.core.reservations import Holds
 from services.events.base import Publisher
 from services.registry import Services
 from services.storage.objects import ObjectStore
@@ -58,12 +60,23 @@ def build_services(
         daily_bandwidth_bytes=settings["DAILY_BANDWIDTH_LIMIT_BYTES"],
         clock=clock,
     )
+    holds = Holds(accounts, clock=clock, lease_seconds=settings["UPLOAD_LEASE_SECONDS"])
+    ingest = Ingest(store)
     events = build_event_bus(settings, database, clock=clock, publisher=publisher)
-    videos = build_videos(settings, database=database, store=store, accounts=accounts, clock=clock)
+    videos = build_videos(
+        settings,
+        database=database,
+        store=store,
+        accounts=accounts,
+        holds=holds,
+        ingest=ingest,
+        clock=clock,
+    )
     screenshots = build_screenshot_service(
         settings,
         database=database,
         store=store,
+        ingest=ingest,
         outbox=events.outbox,
         clock=clock,
         token_secret=peer_token_secret,

@@ -10,6 +10,7 @@ import requests
 
 from app.wiring.events import HOUSEKEEPING_SECONDS
 from services.clients.peers import EdgeClient, PeerRegistry, outbound_session
+from services.core.ingest import Ingest
 from services.events.bus import EventBus
 from services.screenshots.events import PEER_AVAILABLE, SCREENSHOTS_COMPLETED, SCREENSHOTS_REQUESTED
 from services.screenshots.records import ScreenshotRecords
@@ -24,6 +25,7 @@ def build_screenshot_service(
     *,
     database: Any,
     store: ObjectStore,
+    ingest: Ingest,
     outbox: OutboxLike,
     clock: Callable[[], datetime],
     token_secret: bytes,
@@ -43,6 +45,7 @@ def build_screenshot_service(
         records=records,
         tokens=tokens,
         store=store,
+        ingest=ingest,
         outbox=outbox,
         clock=clock,
         max_files=settings["MAX_SCREENSHOTS_PER_REQUEST"],

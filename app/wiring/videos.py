@@ -7,7 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from services.core.accounts import Accounts
+from services.core.claims import Claims
+from services.core.ingest import Ingest
+from services.core.reservations import Holds
 from services.core.usage import UsageLog
+from services.core.writes import WritePath
 from services.storage.objects import ObjectStore
 from services.videos import VideoFeature, VideoLibrary, VideoUploads
 
@@ -29,20 +33,24 @@ def build_videos(
     database: Any,
     store: ObjectStore,
     accounts: Accounts,
+    holds: Holds,
+    ingest: Ingest,
     clock: Callable[[], datetime],
 ) -> VideoFeature:
-    """Wire the video uploads and library on the shared accounts and store."""
+    """Wire the video uploads and library on the shared accounts, holds and store."""
     ensure_video_indexes(database)
     usage = UsageLog(database["usage"])
+    claims = Claims(database["files"], clock=clock, lease_seconds=settings["UPLOAD_LEASE_SECONDS"])
+    writes = WritePath(claims=claims, holds=holds, ingest=ingest, store=store)
     uploads = VideoUploads(
-        files=database["files"],
+        claims=claims,
+        writes=writes,
         accounts=accounts,
         usage=usage,
-        store=store,
         clock=clock,
         max_upload_bytes=settings["MAX_UPLOAD_BYTES"],
-        lease_seconds=settings["UPLOAD_LEASE_SECONDS"],
     )
+    writes.on_reclaim = uploads.forget_usage
     library = VideoLibrary(
         files=database["files"],
         accounts=accounts,

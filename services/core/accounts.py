@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
-
-from services.core.errors import BandwidthExceeded, QuotaExceeded
 from services.core.users import User
 
 ALERT_PERCENT = 80.0
@@ -52,10 +49,12 @@ class AccountUsage:
 
 
 class Accounts:
-    """One document per user: {_id, email, username, quota_bytes, used_bytes, bandwidth}.
+    """One document per user: {_id, email, username, quota_bytes, used_bytes, bandwidth, holds}.
 
-    `bandwidth` maps a UTC day to the bytes uploaded (or reserved for upload) that day.
-    Quota and bandwidth live in one document so that one conditional update reserves both.
+    `bandwidth` maps a UTC day to the bytes uploaded (or reserved for upload) that day, and
+    `holds` the uploads in progress (services/core/reservations.py). Quota, bandwidth and
+    holds live in one document so that one conditional update changes them together.
+    Every API's files count toward the same account: one user, one quota.
     """
 
     def __init__(
@@ -80,6 +79,7 @@ class Accounts:
                     "quota_bytes": self.default_quota_bytes,
                     "used_bytes": 0,
                     "bandwidth": {},
+                    "holds": {},
                     "created_at": self.clock(),
                 },
                 "$set": {"email": user.email, "username": user.username},
@@ -101,48 +101,11 @@ class Accounts:
             bandwidth_limit=self.daily_bandwidth_bytes,
         )
 
-    def reserve(self, user_id: str, nbytes: int, day: str) -> AccountUsage:
-        """Atomically add nbytes to both used storage and the day's bandwidth, or refuse.
-
-        One conditional update on one document: concurrent reservations can never take
-        the account past its quota or the day's allowance. Exactly reaching either is allowed.
-        """
-        limit = self.daily_bandwidth_bytes
-        while True:
-            account = self.get(user_id)
-            if account is None:
-                raise QuotaExceeded()
-            quota = account["quota_bytes"]
-            if account["used_bytes"] + nbytes > quota:
-                raise QuotaExceeded()
-            if account.get("bandwidth", {}).get(day, 0) + nbytes > limit:
-                raise BandwidthExceeded()
-            updated = self.collection.find_one_and_update(
-                {
-                    "_id": user_id,
-                    "quota_bytes": quota,
-                    "used_bytes": {"$lte": quota - nbytes},
-                    f"bandwidth.{day}": {"$not": {"$gt": limit - nbytes}},
-                },
-                {"$inc": {"used_bytes": nbytes, f"bandwidth.{day}": nbytes}},
-                return_document=ReturnDocument.AFTER,
-            )
-            if updated is not None:
-                self._forget_old_days(updated, day)
-                return self.usage(updated, day)
-            # Another request changed the account between the read and the update: re-judge.
-
-    def release(self, user_id: str, nbytes: int, day: str) -> None:
-        """Give back a reservation of a failed upload: its storage and its bandwidth."""
-        self.collection.update_one(
-            {"_id": user_id}, {"$inc": {"used_bytes": -nbytes, f"bandwidth.{day}": -nbytes}}
-        )
-
     def free(self, user_id: str, nbytes: int) -> None:
         """Give back the storage of a deleted file (bandwidth already spent stays spent)."""
         self.collection.update_one({"_id": user_id}, {"$inc": {"used_bytes": -nbytes}})
 
-    def _forget_old_days(self, account: dict[str, Any], day: str) -> None:
+    def forget_old_days(self, account: dict[str, Any], day: str) -> None:
         """Drop bandwidth counters older than yesterday so the document stays small."""
         yesterday = utc_day(
             datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC) - timedelta(days=1)

@@ -34,13 +34,19 @@ class Forbidden(MediastoreError):
 class QuotaExceeded(Forbidden):
     """The upload would take the user past their storage quota."""
 
-    default_message = "Exceeds storage limit, cannot upload video..!!"
+    default_message = "Storage quota exceeded"
 
 
 class BandwidthExceeded(Forbidden):
     """The upload would take the user past today's bandwidth allowance."""
 
-    default_message = "Bandwidth limit exceeded or some internal upload error"
+    default_message = "Daily upload bandwidth exceeded"
+
+
+class LeaseExpired(MediastoreError):
+    """An upload went quiet for longer than its lease and was reclaimed; start it again."""
+
+    default_message = "The upload took too long and was abandoned; please start it again"
 
 
 class NotFound(MediastoreError):

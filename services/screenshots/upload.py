@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -14,11 +13,10 @@ from services.core.cleanup import quietly
 from services.core.errors import (
     Forbidden,
     InvalidRequest,
-    PayloadTooLarge,
     Unauthorized,
-    UnsupportedMediaType,
 )
-from services.core.sniff import EXTENSIONS, SNIFF_BYTES, sniff_image
+from services.core.ingest import Accept, Chunk, Ingest
+from services.core.sniff import EXTENSIONS, sniff_image
 from services.screenshots.events import SCREENSHOTS_COMPLETED
 from services.screenshots.records import (
     PENDING,
@@ -30,7 +28,6 @@ from services.screenshots.records import (
 )
 from services.screenshots.tokens import INVALID_TOKEN, PeerClaims, PeerTokens, bearer_token
 from services.storage.objects import ObjectStore
-from services.videos.uploads import take_prefix
 
 log = logging.getLogger("mediastore.screenshots")
 
@@ -86,6 +83,7 @@ class ScreenshotUploads:
         records: ScreenshotRecords,
         tokens: PeerTokens,
         store: ObjectStore,
+        ingest: Ingest,
         outbox: OutboxLike,
         clock: Callable[[], datetime],
         max_files: int,
@@ -96,6 +94,13 @@ class ScreenshotUploads:
         self.records = records
         self.tokens = tokens
         self.store = store
+        self.ingest = ingest
+        self.accept = Accept(
+            sniff_image,
+            max_file_bytes,
+            unsupported=NOT_AN_IMAGE,
+            too_large=f"Screenshot exceeds the maximum of {max_file_bytes} bytes",
+        )
         self.outbox = outbox
         self.clock = clock
         self.max_files = max_files
@@ -193,31 +198,14 @@ class ScreenshotUploads:
             raise InvalidRequest(NO_FILES)
         return shots
 
-    def _store_one(self, claims: PeerClaims, chunks: Iterator[bytes]) -> StoredShot:
-        stream = iter(chunks)
-        prefix = take_prefix(stream, SNIFF_BYTES)
-        content_type = sniff_image(prefix)
-        if content_type is None:
-            raise UnsupportedMediaType(NOT_AN_IMAGE)
-        name = (
-            f"{OBJECT_PREFIX}/{claims.catalog_id}/{claims.request_id}/"
-            f"{uuid.uuid4().hex}{EXTENSIONS[content_type]}"
+    def _store_one(self, claims: PeerClaims, chunks: Iterator[Chunk]) -> StoredShot:
+        prefix = f"{OBJECT_PREFIX}/{claims.catalog_id}/{claims.request_id}/"
+        info = self.ingest.store_upload(
+            chunks,
+            self.accept,
+            lambda content_type: f"{prefix}{uuid.uuid4().hex}{EXTENSIONS[content_type]}",
         )
-        writer = self.store.open_writer(name, content_type)
-        try:
-            size = 0
-            for chunk in itertools.chain([prefix], stream):
-                size += len(chunk)
-                if size > self.max_file_bytes:
-                    raise PayloadTooLarge(
-                        f"Screenshot exceeds the maximum of {self.max_file_bytes} bytes"
-                    )
-                writer.write(chunk)
-            info = writer.commit()
-        except BaseException:
-            quietly(writer.abort, log)
-            raise
-        return StoredShot(name, info.content_type, info.size)
+        return StoredShot(info.name, info.content_type, info.size)
 
     def _commit(self, claims: PeerClaims, shots: list[StoredShot]) -> dict[str, Any]:
         """Steps 3 and 4: spend the token, then pass the request's gate."""

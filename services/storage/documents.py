@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -59,7 +60,11 @@ class SerializedDatabase:
         self.name = database.name
 
     def _run(self, call: Callable[[], Any]) -> Any:
-        return self._executor.submit(call).result()
+        try:
+            return self._executor.submit(call).result()
+        except (sqlite3.Error, OSError) as error:
+            # The embedded store's disk or database failed: an outage, like MongoDB's.
+            raise StorageUnavailable("Metadata store is unavailable") from error
 
     def __getitem__(self, name: str) -> SerializedCollection:
         with self._lock:

@@ -11,11 +11,11 @@ from typing import Any
 from pymongo import ReturnDocument
 
 from services.core.accounts import Accounts, AccountUsage, utc_day
+from services.core.claims import DELETING, STORED
 from services.core.errors import NotFound
 from services.core.usage import UsageLog
 from services.core.users import User
 from services.storage.objects import ObjectInfo, ObjectStore, strong_etag
-from services.videos.uploads import DELETING, STORED
 
 log = logging.getLogger("mediastore.videos")
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from app.errors import status_of
+from services.core.errors import LeaseExpired
+
 
 def test_unknown_path_is_json_404(client):
     response = client.get("/no/such/path")
@@ -39,3 +42,7 @@ def test_malformed_json_is_json_400(client, auth):
     )
     assert response.status_code == 400
     assert response.is_json
+
+
+def test_an_upload_abandoned_for_its_lease_is_408():
+    assert status_of(LeaseExpired()) == 408

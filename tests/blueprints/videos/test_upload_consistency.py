@@ -7,7 +7,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
+from pymongo.errors import AutoReconnect
+
 from services.core.accounts import utc_day
+from services.core.errors import LeaseExpired
+from services.core.users import User
 from tests.fixtures.failing import FailingStore, PartlyBrokenDatabase
 from tests.fixtures.live import serve
 from tests.helpers import account, stored_names, upload
@@ -79,14 +84,24 @@ def test_commit_failure_leaves_nothing(make_app, auth, database, store):
     assert _objects_in(store) == []
 
 
-def test_usage_record_failure_undoes_the_upload(make_app, auth, database, store):
-    broken = PartlyBrokenDatabase(database, "usage", {"find_one_and_update"})
+@pytest.mark.parametrize(
+    "collection, method",
+    [("usage", "find_one_and_update"), ("files", "find_one_and_update")],
+    ids=["usage-record", "commit-point"],
+)
+def test_a_metadata_outage_mid_upload_is_503_and_charges_nothing(
+    make_app, auth, database, store, collection, method
+):
+    broken = PartlyBrokenDatabase(database, collection, {method}, error=AutoReconnect)
     client = make_app(database_override=broken).test_client()
     response = upload(client, auth(), make_video_of_size(20_000), "a.mp4")
-    assert response.status_code == 400
-    assert response.get_json() == {"error": "Usage record couldn't be inserted or updated..!!"}
+    assert response.status_code == 503
+    assert response.get_json() == {"error": "Metadata store is temporarily unavailable"}
     assert stored_names(database, "alice") == []
-    assert account(database, "alice")["used_bytes"] == 0
+    acct = account(database, "alice")
+    assert acct["used_bytes"] == 0 and acct["holds"] == {}
+    assert acct["bandwidth"]["2026-11-21"] == 0
+    assert database["usage"].find_one({"uploads.filename": "a.mp4"}) is None
     assert _objects_in(store) == []
 
 
@@ -127,35 +142,33 @@ def test_client_disconnect_mid_upload_leaves_nothing(make_app, auth, database, s
 
 def test_abandoned_upload_is_taken_over_after_its_lease(client, auth, database, clock, store):
     assert upload(client, auth(), make_video_of_size(1000), "seed.mp4").status_code == 200
-    # A crashed upload: its claim holds 5000 reserved bytes and a lease that has run out.
-    database["accounts"].update_one(
-        {"_id": "alice"}, {"$inc": {"used_bytes": 5000, "bandwidth.2026-11-21": 5000}}
-    )
-    database["files"].insert_one(
-        {
-            "_id": "crashed",
-            "owner": "alice",
-            "filename": "x.mp4",
-            "state": "uploading",
-            "object_name": "videos/crashed/obj",
-            "reserved": {"2026-11-21": 5000},
-            "lease_until": clock() - timedelta(seconds=1),
-            "created_at": clock(),
-        }
-    )
+    # A crashed upload of x.mp4: its claim and its hold of 5000 bytes, lease run out.
+    _crashed_upload(database, clock, "alice", "crashed", 5000, filename="x.mp4")
     assert upload(client, auth(), make_video_of_size(2000), "x.mp4").status_code == 200
     acct = account(database, "alice")
     assert acct["used_bytes"] == 3000
     assert acct["bandwidth"]["2026-11-21"] == 3000
+    assert acct["holds"] == {}
 
 
-def _crashed_upload(database, clock, owner, claim_id, reserved, *, lease_left_seconds=-1):
-    """What a process that died mid-upload leaves: a claim holding a reservation."""
+def _crashed_upload(
+    database, clock, owner, claim_id, reserved, *, lease_left_seconds=-1, filename=None
+):
+    """What a process that died mid-upload leaves: a claim, and a hold on its account."""
     day = utc_day(clock())
+    lease_until = clock() + timedelta(seconds=lease_left_seconds)
     database["accounts"].update_one(
         {"_id": owner},
         {
             "$inc": {"used_bytes": reserved, f"bandwidth.{day}": reserved},
+            "$set": {
+                f"holds.{claim_id}": {
+                    "ref": f"files/{claim_id}",
+                    "bytes": reserved,
+                    "days": {day: reserved},
+                    "lease_until": lease_until,
+                }
+            },
             "$setOnInsert": {"quota_bytes": 52_428_800},
         },
         upsert=True,
@@ -164,11 +177,10 @@ def _crashed_upload(database, clock, owner, claim_id, reserved, *, lease_left_se
         {
             "_id": claim_id,
             "owner": owner,
-            "filename": f"{claim_id}.mp4",
+            "filename": filename or f"{claim_id}.mp4",
             "state": "uploading",
             "object_name": f"videos/{claim_id}/obj",
-            "reserved": {day: reserved},
-            "lease_until": clock() + timedelta(seconds=lease_left_seconds),
+            "lease_until": lease_until,
             "created_at": clock(),
         }
     )
@@ -240,9 +252,40 @@ def test_upload_in_progress_blocks_the_name_until_its_lease_ends(client, auth, d
             "filename": "x.mp4",
             "state": "uploading",
             "object_name": "videos/busy/obj",
-            "reserved": {},
             "lease_until": clock() + timedelta(minutes=5),
             "created_at": clock(),
         }
     )
     assert upload(client, auth(), make_video_of_size(2000), "x.mp4").status_code == 409
+
+
+def _slow_upload(head: bytes, rest: bytes, on_pause):
+    """Chunks of an upload whose client goes quiet after `head`, while `on_pause` happens."""
+    yield head
+    on_pause()
+    for offset in range(0, len(rest), 1024 * 1024):
+        yield rest[offset : offset + 1024 * 1024]
+
+
+def test_an_upload_whose_lease_runs_out_mid_way_charges_nothing(services, database, clock):
+    """A slow upload's claim expires and is reclaimed: its later blocks must not leak quota."""
+    video = make_video_of_size(20 * 1024 * 1024)
+    block = 8 * 1024 * 1024  # the first block is reserved before the pause
+    uploads = services.videos.uploads
+
+    def lease_runs_out_and_is_reclaimed():
+        clock.advance(seconds=3601)
+        assert uploads.reclaim_abandoned() == 1
+
+    chunks = _slow_upload(video[: block + 1], video[block + 1 :], lease_runs_out_and_is_reclaimed)
+    with pytest.raises(LeaseExpired):
+        uploads.upload(User("alice", "alice"), "slow.mp4", chunks)
+
+    acct = account(database, "alice")
+    assert acct["used_bytes"] == 0 and acct["holds"] == {}
+    assert all(n == 0 for n in acct["bandwidth"].values())
+    assert stored_names(database, "alice") == []
+    # And the name is free again, for an upload that is not slow.
+    receipt = uploads.upload(User("alice", "alice"), "slow.mp4", [make_video_of_size(5000)])
+    assert receipt.size == 5000
+    assert account(database, "alice")["used_bytes"] == 5000

@@ -126,3 +126,17 @@ def test_unreachable_mongodb_ping_raises_storage_unavailable():
     with pytest.raises(StorageUnavailable, match="Metadata store"):
         database.ping()
     database.close()
+
+
+def test_a_broken_embedded_store_is_an_outage_not_a_crash(tmp_path):
+    db = open_embedded_database(tmp_path / "m", "db")
+    files = db["files"]
+    files.insert_one({"_id": 1})
+    db._run(db._closer)  # let it reopen its files on the next call...
+    for path in (tmp_path / "m" / "db").iterdir():
+        path.write_bytes(b"not sqlite" * 100)  # ...and find them unreadable
+    try:
+        with pytest.raises(StorageUnavailable):
+            files.find_one({"_id": 1})
+    finally:
+        db._executor.shutdown()

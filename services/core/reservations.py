@@ -1,0 +1,140 @@
+"""Holds: quota and daily bandwidth reserved for an upload in progress, kept on its account.
+
+An account document carries, beside `used_bytes` and `bandwidth`, the holds of its uploads in
+progress: `holds.<hold_id> = {ref, bytes, days: {day: n}, lease_until}`. Every change below is
+one conditional update of that one document, so no step can charge a hold that is gone, charge
+past the quota or the day's allowance, or give the same bytes back twice:
+
+  open      a hold with nothing in it, for a claim that exists (`ref` names the claim);
+  reserve   add bytes to used storage, to the day's bandwidth and to the hold, all or nothing,
+            only while the hold exists (a hold that was reclaimed refuses: LeaseExpired);
+  settle    the upload was stored: drop the hold, its bytes stay used;
+  give_back the upload failed or was abandoned: drop the hold and return what it held.
+
+Reserved bytes count as used at once, so concurrent uploads can never overshoot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from services.core.accounts import Accounts, AccountUsage, utc_day
+from services.core.errors import BandwidthExceeded, LeaseExpired, QuotaExceeded
+
+
+class Holds:
+    """Opens, fills, settles and gives back the holds on accounts (see the module docstring)."""
+
+    def __init__(
+        self, accounts: Accounts, *, clock: Callable[[], datetime], lease_seconds: int
+    ) -> None:
+        self.accounts = accounts
+        self.collection = accounts.collection
+        self.clock = clock
+        self.lease = timedelta(seconds=lease_seconds)
+
+    def open(self, owner: str, hold_id: str, ref: str) -> None:
+        """Start an empty hold on the owner's (existing) account for the claim `ref`."""
+        hold = {"ref": ref, "bytes": 0, "days": {}, "lease_until": self.clock() + self.lease}
+        result = self.collection.update_one(
+            {"_id": owner, f"holds.{hold_id}": {"$exists": False}},
+            {"$set": {f"holds.{hold_id}": hold}},
+        )
+        if result.matched_count != 1:
+            raise LeaseExpired("Could not reserve storage for this upload")
+
+    def reserve(self, owner: str, hold_id: str, nbytes: int) -> AccountUsage:
+        """Charge nbytes to storage, today's bandwidth and the hold, or refuse and change nothing.
+
+        Exactly reaching the quota or the day's allowance is allowed. Raises QuotaExceeded,
+        BandwidthExceeded, or LeaseExpired when the hold is gone (reclaimed after its lease).
+        """
+        now = self.clock()
+        day, limit = utc_day(now), self.accounts.daily_bandwidth_bytes
+        while True:
+            account = self.accounts.get(owner)
+            self._judge(account, hold_id, nbytes, day)
+            quota = account["quota_bytes"]
+            updated = self.collection.find_one_and_update(
+                {
+                    "_id": owner,
+                    f"holds.{hold_id}": {"$exists": True},
+                    "quota_bytes": quota,
+                    "used_bytes": {"$lte": quota - nbytes},
+                    f"bandwidth.{day}": {"$not": {"$gt": limit - nbytes}},
+                },
+                {
+                    "$inc": {
+                        "used_bytes": nbytes,
+                        f"bandwidth.{day}": nbytes,
+                        f"holds.{hold_id}.bytes": nbytes,
+                        f"holds.{hold_id}.days.{day}": nbytes,
+                    },
+                    "$set": {f"holds.{hold_id}.lease_until": now + self.lease},
+                },
+                return_document=ReturnDocument.AFTER,
+            )
+            if updated is not None:
+                self.accounts.forget_old_days(updated, day)
+                return self.accounts.usage(updated, day)
+            # The account changed between the read and the update: judge it again.
+
+    def settle(self, owner: str, hold_id: str) -> bool:
+        """The upload is stored: drop the hold, its bytes stay used; False if it was gone."""
+        result = self.collection.update_one(
+            {"_id": owner, f"holds.{hold_id}": {"$exists": True}},
+            {"$unset": {f"holds.{hold_id}": ""}},
+        )
+        return result.modified_count == 1
+
+    def give_back(self, owner: str, hold_id: str) -> int:
+        """Drop the hold and return its storage and bandwidth; returns the bytes (0: none).
+
+        Conditional on the hold still holding what was read, so a concurrent reserve makes
+        this retry rather than lose bytes, and of two concurrent callers only one gives back.
+        Bandwidth goes back only to days the account still counts (older days are forgotten).
+        """
+        while True:
+            account = self.accounts.get(owner) or {}
+            held = (account.get("holds") or {}).get(hold_id)
+            if held is None:
+                return 0
+            counted = account.get("bandwidth") or {}
+            days = [day for day, n in held.get("days", {}).items() if n and day in counted]
+            result = self.collection.update_one(
+                {
+                    "_id": owner,
+                    f"holds.{hold_id}.bytes": held["bytes"],
+                    **{f"bandwidth.{day}": {"$exists": True} for day in days},
+                },
+                {
+                    "$unset": {f"holds.{hold_id}": ""},
+                    "$inc": {
+                        "used_bytes": -held["bytes"],
+                        **{f"bandwidth.{day}": -held["days"][day] for day in days},
+                    },
+                },
+            )
+            if result.modified_count:
+                return held["bytes"]
+
+    def holds_of(self, owner: str) -> dict[str, Any]:
+        """The owner's holds by id (empty when none)."""
+        account = self.accounts.get(owner) or {}
+        return dict(account.get("holds") or {})
+
+    def _held(self, owner: str, hold_id: str) -> dict[str, Any] | None:
+        return self.holds_of(owner).get(hold_id)
+
+    def _judge(self, account: dict[str, Any] | None, hold_id: str, nbytes: int, day: str) -> None:
+        """Raise the refusal the account calls for, if any; the update re-checks atomically."""
+        if account is None or hold_id not in (account.get("holds") or {}):
+            raise LeaseExpired()
+        if account["used_bytes"] + nbytes > account["quota_bytes"]:
+            raise QuotaExceeded()
+        if account.get("bandwidth", {}).get(day, 0) + nbytes > self.accounts.daily_bandwidth_bytes:
+            raise BandwidthExceeded()

@@ -1,0 +1,144 @@
+"""Holds on accounts: quota and bandwidth boundaries, alerts, day keys, settle and give back."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
+
+import mongomock
+import pytest
+
+from services.core.accounts import Accounts, percentage, utc_day
+from services.core.errors import BandwidthExceeded, LeaseExpired, QuotaExceeded
+from services.core.reservations import Holds
+from services.core.users import User
+from services.storage.documents import SerializedDatabase
+from tests.fixtures.clock import FakeClock
+
+DAY = "2026-11-21"
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def accounts(clock):
+    database = SerializedDatabase(mongomock.MongoClient(tz_aware=True)["acc"])
+    accounts = Accounts(
+        database["accounts"], default_quota_bytes=1000, daily_bandwidth_bytes=1500, clock=clock
+    )
+    accounts.ensure(User("u", "u"))
+    yield accounts
+    database.close()
+
+
+@pytest.fixture
+def holds(accounts, clock):
+    holds = Holds(accounts, clock=clock, lease_seconds=60)
+    holds.open("u", "h", ref="files/h")
+    return holds
+
+
+def test_reserve_up_to_exactly_the_quota(holds):
+    assert holds.reserve("u", "h", 999).used_bytes == 999
+    usage = holds.reserve("u", "h", 1)
+    assert usage.used_bytes == 1000 and usage.storage_percentage == 100.0
+    with pytest.raises(QuotaExceeded):
+        holds.reserve("u", "h", 1)
+    assert holds.holds_of("u")["h"]["bytes"] == 1000
+
+
+def test_quota_is_judged_before_bandwidth(holds, accounts):
+    holds.reserve("u", "h", 1000)
+    holds.settle("u", "h")
+    accounts.free("u", 1000)
+    holds.open("u", "h2", ref="files/h2")
+    with pytest.raises(QuotaExceeded):
+        holds.reserve("u", "h2", 1001)
+    with pytest.raises(BandwidthExceeded):
+        holds.reserve("u", "h2", 501)
+    assert holds.reserve("u", "h2", 500).bandwidth_used == 1500
+
+
+def test_give_back_returns_storage_and_bandwidth_once(holds, accounts):
+    holds.reserve("u", "h", 600)
+    assert holds.give_back("u", "h") == 600
+    assert holds.give_back("u", "h") == 0
+    account = accounts.get("u")
+    assert account["used_bytes"] == 0 and account["bandwidth"][DAY] == 0
+    assert account["holds"] == {}
+
+
+def test_settle_keeps_the_bytes_used_and_drops_the_hold(holds, accounts):
+    holds.reserve("u", "h", 600)
+    assert holds.settle("u", "h") is True
+    assert holds.settle("u", "h") is False
+    account = accounts.get("u")
+    assert account["used_bytes"] == 600 and account["holds"] == {}
+
+
+def test_a_hold_that_is_gone_refuses_to_reserve(holds):
+    holds.give_back("u", "h")
+    with pytest.raises(LeaseExpired):
+        holds.reserve("u", "h", 1)
+
+
+def test_concurrent_give_backs_and_reserves_never_lose_or_double_count(holds, accounts):
+    for _ in range(50):
+        holds.reserve("u", "h", 10)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        returned = list(pool.map(lambda _: holds.give_back("u", "h"), range(4)))
+    assert sorted(returned) == [0, 0, 0, 500]
+    assert accounts.get("u")["used_bytes"] == 0
+
+
+def test_alerts_start_at_80_percent(holds, clock):
+    assert holds.reserve("u", "h", 799).storage_alert is False
+    usage = holds.reserve("u", "h", 1)
+    assert usage.storage_alert is True
+    assert usage.bandwidth_alert is False  # 800 of 1500
+    clock.advance(days=1)
+    assert holds.reserve("u", "h", 100).bandwidth_used == 100
+
+
+def test_a_hold_remembers_each_days_bandwidth_for_its_give_back(holds, accounts, clock):
+    holds.reserve("u", "h", 100)
+    clock.advance(days=1)
+    holds.reserve("u", "h", 50)
+    holds.give_back("u", "h")
+    bandwidth = accounts.get("u")["bandwidth"]
+    assert bandwidth == {DAY: 0, utc_day(clock()): 0}
+
+
+def test_old_bandwidth_days_are_forgotten(holds, accounts, clock):
+    for _ in range(3):
+        holds.reserve("u", "h", 1)
+        clock.advance(days=1)
+    assert set(accounts.get("u")["bandwidth"]) == {"2026-11-22", "2026-11-23"}
+
+
+def test_user_without_account_cannot_hold(accounts, clock):
+    holds = Holds(accounts, clock=clock, lease_seconds=60)
+    with pytest.raises(LeaseExpired):
+        holds.open("nobody", "h", ref="files/h")
+    with pytest.raises(LeaseExpired):
+        holds.reserve("nobody", "h", 1)
+
+
+def test_percentage_and_day_helpers():
+    assert percentage(1, 3) == 33.33 and percentage(5, 0) == 0.0
+    late = datetime(2026, 11, 21, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
+    assert utc_day(late) == "2026-11-22"
+    assert utc_day(datetime(2026, 11, 21, 0, 0, tzinfo=UTC)) == DAY
+
+
+def test_bandwidth_of_a_forgotten_day_is_not_given_back_as_a_negative(holds, accounts, clock):
+    holds.reserve("u", "h", 100)
+    clock.advance(days=3)
+    holds.open("u", "other", ref="files/other")
+    holds.reserve("u", "other", 1)  # forgets the hold's day
+    assert holds.give_back("u", "h") == 100
+    bandwidth = accounts.get("u")["bandwidth"]
+    assert DAY not in bandwidth and all(n >= 0 for n in bandwidth.values())
