@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
+import importlib
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,72 @@ def drop_index_if_present(collection: Any, name: str) -> None:
         collection.drop_index(name)
 
 
+class _Ordered:
+    """A sort key that compares by MongoDB's order, each field ascending or descending."""
+
+    __slots__ = ("values", "directions")
+
+    def __init__(self, values: tuple[Any, ...], directions: tuple[int, ...]) -> None:
+        self.values, self.directions = values, directions
+
+    def __lt__(self, other: _Ordered) -> bool:
+        # The engine's sort keys define only `<`: equal is "neither is less".
+        for mine, theirs, direction in zip(self.values, other.values, self.directions, strict=True):
+            if mine < theirs:
+                return direction > 0
+            if theirs < mine:
+                return direction < 0
+        return False
+
+
+def _embedded_page(
+    collection: Any,
+    filter: Mapping[str, Any],
+    sort: Sequence[tuple[str, int]],
+    skip: int,
+    limit: int,
+    projection: Mapping[str, Any] | None,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of an embedded (mongomock or litemongo) collection, in bounded memory.
+
+    Their find() sorts and slices a list of every match. Instead, walk the matches one at a
+    time, counting them and keeping only the first skip+limit in a bounded heap, then read
+    that page's documents by id. This uses the mongomock engine's own matching generator
+    (`_iter_documents`) and sort-key resolution: both packages are pinned, and the contract
+    suite in tests/services/storage/test_documents.py checks the behaviour on each.
+    """
+    engine = importlib.import_module(type(collection).__module__.rsplit(".", 1)[0])
+    spec = engine.helpers.patch_datetime_awareness_in_document(dict(filter))
+    resolve = engine.filtering.resolve_sort_key
+    directions = tuple(direction for _, direction in sort)
+    keep = skip + limit
+    heap: list[tuple[_Reversed, Any]] = []
+    total = 0
+    for doc in collection._iter_documents(spec):
+        total += 1
+        key = _Ordered(tuple(resolve(field, doc) for field, _ in sort), directions)
+        if len(heap) < keep:
+            heapq.heappush(heap, (_Reversed(key), doc["_id"]))
+        elif key < heap[0][0].key:
+            heapq.heapreplace(heap, (_Reversed(key), doc["_id"]))
+    ordered = sorted(heap, key=lambda entry: entry[0].key)[skip:]
+    ids = [doc_id for _, doc_id in ordered]
+    found = {doc["_id"]: doc for doc in collection.find({"_id": {"$in": ids}}, projection)}
+    return [found[doc_id] for doc_id in ids if doc_id in found], total
+
+
+class _Reversed:
+    """Inverts a key's order, so heapq's min-heap keeps the largest of the kept keys on top."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: _Ordered) -> None:
+        self.key = key
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return other.key < self.key
+
+
 class SerializedCollection:
     """A pymongo-style collection whose every call runs alone, on one thread.
 
@@ -38,6 +106,20 @@ class SerializedCollection:
         self._collection = collection
         self._run = run
         self.name = collection.name
+
+    def find_page(
+        self,
+        filter: Mapping[str, Any],
+        *,
+        sort: Sequence[tuple[str, int]],
+        skip: int,
+        limit: int,
+        projection: Mapping[str, Any] | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The documents skip..skip+limit in `sort` order and the count of all matches."""
+        return self._run(
+            lambda: _embedded_page(self._collection, filter, sort, skip, limit, projection)
+        )
 
     def __getattr__(self, method: str) -> Callable[..., Any]:
         target = getattr(self._collection, method)
@@ -87,6 +169,30 @@ class SerializedDatabase:
         self._executor.shutdown(wait=True)
 
 
+class MongoCollection:
+    """A pymongo collection with the embedded store's find_page(); everything else passes on."""
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+        self.name = collection.name
+
+    def find_page(
+        self,
+        filter: Mapping[str, Any],
+        *,
+        sort: Sequence[tuple[str, int]],
+        skip: int,
+        limit: int,
+        projection: Mapping[str, Any] | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The server sorts, skips, limits and counts (with the collection's indexes)."""
+        docs = self._collection.find(filter, projection, sort=list(sort), skip=skip, limit=limit)
+        return list(docs), self._collection.count_documents(filter)
+
+    def __getattr__(self, method: str) -> Any:
+        return getattr(self._collection, method)
+
+
 class MongoDatabase:
     """A real MongoDB database, with the same ping() and close() as the embedded one."""
 
@@ -95,8 +201,8 @@ class MongoDatabase:
         self._database = client[name]
         self.name = name
 
-    def __getitem__(self, name: str) -> Any:
-        return self._database[name]
+    def __getitem__(self, name: str) -> MongoCollection:
+        return MongoCollection(self._database[name])
 
     def ping(self) -> None:
         """Ask the server for a ping; raise StorageUnavailable if it cannot answer."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import tracemalloc
+from datetime import UTC, datetime, timedelta
 
 import mongomock
 import pymongo
@@ -11,7 +13,13 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.core.errors import StorageUnavailable
-from services.storage.documents import MongoDatabase, SerializedDatabase, open_embedded_database
+from services.core.paging import paginate
+from services.storage.documents import (
+    MongoCollection,
+    MongoDatabase,
+    SerializedDatabase,
+    open_embedded_database,
+)
 
 
 @pytest.fixture(params=["mongomock", "litemongo"])
@@ -140,3 +148,70 @@ def test_a_broken_embedded_store_is_an_outage_not_a_crash(tmp_path):
             files.find_one({"_id": 1})
     finally:
         db._executor.shutdown()
+
+
+def _listing(collection, count: int = 30) -> None:
+    base = datetime(2026, 11, 21, tzinfo=UTC)
+    collection.insert_many(
+        {
+            "_id": f"m{n:03d}",
+            "owner": "alice" if n % 3 else "bob",
+            "created_at": base + timedelta(minutes=n // 2),  # pairs share a moment: ties
+            "size": n,
+        }
+        for n in range(count)
+    )
+
+
+@pytest.fixture(params=["embedded", "pymongo-api"])
+def paged(request, database):
+    """The collection both ways: the embedded page walk, and the MongoDB path (find + count)."""
+    collection = database["media"]
+    _listing(collection)
+    if request.param == "embedded":
+        return collection
+    raw = mongomock.MongoClient(tz_aware=True)["m"]["media"]
+    _listing(raw)
+    return MongoCollection(raw)
+
+
+def test_pages_are_in_sort_order_with_a_stable_tie_break_and_counted_totals(paged):
+    alices = [f"m{n:03d}" for n in range(30) if n % 3]
+    newest_first = sorted(alices, key=lambda i: (-(int(i[1:]) // 2), i))
+    seen = []
+    for number in (1, 2, 3, 4):
+        page = paginate(paged, {"owner": "alice"}, sort=[("created_at", -1)], page=number, size=6)
+        assert page.total_items == 20 and page.total_pages == 4
+        assert page.has_prev is (number > 1) and page.has_next is (number < 4)
+        seen += [doc["_id"] for doc in page.items]
+    assert seen == newest_first
+    past_the_end = paginate(paged, {"owner": "alice"}, sort=[("size", 1)], page=5, size=6)
+    assert past_the_end.items == [] and past_the_end.total_items == 20
+
+
+def test_a_page_honours_projection_and_keeps_dates_timezone_aware(paged):
+    page = paginate(paged, {}, sort=[("size", 1)], page=2, size=5, projection={"size": 1})
+    assert [doc["size"] for doc in page.items] == [5, 6, 7, 8, 9]
+    assert set(page.items[0]) == {"_id", "size"}
+    [doc] = paginate(paged, {"_id": "m001"}, sort=[("size", 1)], page=1, size=1).items
+    assert doc["_id"] == "m001"
+    full = paginate(paged, {"size": {"$gte": 28}}, sort=[("size", -1)], page=1, size=5)
+    assert [d["size"] for d in full.items] == [29, 28]
+    assert full.items[0]["created_at"].tzinfo is not None
+
+
+def test_an_embedded_page_does_not_hold_the_whole_result_set(database):
+    collection = database["big"]
+    blob = "x" * 2000
+    collection.insert_many({"_id": n, "blob": blob, "n": n} for n in range(5000))
+    paginate(collection, {}, sort=[("n", 1)], page=1, size=1)  # litemongo indexes the writes
+    tracemalloc.start()
+    try:
+        page = paginate(collection, {}, sort=[("n", -1)], page=1, size=10)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [doc["n"] for doc in page.items] == list(range(4999, 4989, -1))
+    assert page.total_items == 5000
+    # 5000 documents of 2 KB are 10 MB; a page of 10 must not need a fraction of that.
+    assert peak < 1_000_000
