@@ -61,6 +61,7 @@ def build_screenshot_service(
         uploads=uploads,
         clock=clock,
         pending_ttl=timedelta(hours=settings["PENDING_REQUEST_TTL_HOURS"]),
+        public_base_url=settings.get("PUBLIC_BASE_URL"),
     )
 
 

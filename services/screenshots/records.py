@@ -72,6 +72,8 @@ class ScreenshotRecords:
             drop_index_if_present(collection, "expiry")
             collection.create_index([("expires_at", 1)], name="expires")
         self.requests.create_index([("catalog_id", 1), ("state", 1)], name="catalog_state")
+        # At most one live token per (request, peer): what makes offering a single write.
+        self.tokens.create_index([("live", 1)], unique=True, sparse=True, name="live")
         self.requests.create_index([("state", 1)], name="state")
         self.tokens.create_index(
             [("request_id", 1), ("peer_id", 1), ("state", 1)], name="request_peer_state"
@@ -146,20 +148,38 @@ class ScreenshotRecords:
 
     # Tokens.
 
-    def record_token(self, claims: PeerClaims) -> None:
-        """Store a freshly issued token."""
-        self.tokens.insert_one(
-            {
-                "_id": claims.token_id,
-                "token_id": claims.token_id,
-                "request_id": claims.request_id,
-                "peer_id": claims.peer_id,
-                "catalog_id": claims.catalog_id,
-                "state": ISSUED,
-                "issued_at": self.clock(),
-                "expires_at": claims.expires_at,
-            }
+    def offer_token(self, claims: PeerClaims) -> tuple[PeerClaims, bool]:
+        """The peer's one live token for the request: `claims` if stored now, else the existing.
+
+        Returns (token, stored_now). One insert under the unique `live` key (request|peer)
+        decides, so two offers racing for one peer give it one token, never two. A token
+        keeps its key while issued or spent; it is released when the token expires or is
+        revoked. A spent token is returned too: the caller must not offer it again.
+        """
+        key = f"{claims.request_id}|{claims.peer_id}"
+        self.tokens.update_many(
+            {"live": key, "expires_at": {"$lte": self.clock()}}, {"$unset": {"live": ""}}
         )
+        try:
+            self.tokens.insert_one(
+                {
+                    "_id": claims.token_id,
+                    "token_id": claims.token_id,
+                    "request_id": claims.request_id,
+                    "peer_id": claims.peer_id,
+                    "catalog_id": claims.catalog_id,
+                    "state": ISSUED,
+                    "live": key,
+                    "issued_at": self.clock(),
+                    "expires_at": claims.expires_at,
+                }
+            )
+            return claims, True
+        except DuplicateKeyError:
+            holder = self.tokens.find_one({"live": key})
+        if holder is None:  # released meanwhile (expired, revoked): offer afresh
+            return self.offer_token(claims)
+        return _claims_of(holder), False
 
     def live_token(self, request_id: str, peer_id: str) -> PeerClaims | None:
         """The peer's still usable token for the request, if it has one."""
@@ -168,12 +188,7 @@ class ScreenshotRecords:
              "expires_at": {"$gt": self.clock()}},
             sort=[("expires_at", -1)],
         )  # fmt: skip
-        if doc is None:
-            return None
-        return PeerClaims(
-            doc["token_id"], doc["peer_id"], doc["catalog_id"], doc["request_id"],
-            doc["expires_at"],
-        )  # fmt: skip
+        return None if doc is None else _claims_of(doc)
 
     def token(self, token_id: str) -> dict[str, Any] | None:
         """The token record by id, in any state."""
@@ -208,14 +223,14 @@ class ScreenshotRecords:
         """Mark a token this upload spent on a request someone else fulfilled as revoked."""
         self.tokens.update_one(
             {"_id": token_id, "state": USED, "upload_id": upload_id},
-            {"$set": {"state": REVOKED, "revoked_at": self.clock()}},
+            {"$set": {"state": REVOKED, "revoked_at": self.clock()}, "$unset": {"live": ""}},
         )
 
     def revoke_others(self, request_id: str) -> int:
         """Revoke every token of the request still issued; returns how many."""
         result = self.tokens.update_many(
             {"request_id": request_id, "state": ISSUED},
-            {"$set": {"state": REVOKED, "revoked_at": self.clock()}},
+            {"$set": {"state": REVOKED, "revoked_at": self.clock()}, "$unset": {"live": ""}},
         )
         return result.modified_count
 
@@ -244,3 +259,10 @@ class ScreenshotRecords:
             {"catalog_id": catalog_id}, sort=[("created_at", 1), ("_id", 1)]
         )
         return [doc["object_name"] for doc in docs]
+
+
+def _claims_of(doc: dict[str, Any]) -> PeerClaims:
+    """The claims a stored token record stands for."""
+    return PeerClaims(
+        doc["token_id"], doc["peer_id"], doc["catalog_id"], doc["request_id"], doc["expires_at"]
+    )

@@ -6,10 +6,11 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote, urljoin
 
 from services.clients.peers import EdgeClient, Peer, PeerRegistry, PeerServiceUnavailable
 from services.core.errors import InvalidRequest
-from services.screenshots.records import PENDING, ScreenshotRecords, is_safe_id
+from services.screenshots.records import ISSUED, PENDING, ScreenshotRecords, is_safe_id
 from services.screenshots.tokens import PeerTokens
 from services.screenshots.upload import FilePartLike, ScreenshotUploads
 
@@ -34,6 +35,7 @@ class ScreenshotService:
         uploads: ScreenshotUploads,
         clock: Callable[[], datetime],
         pending_ttl: timedelta,
+        public_base_url: str | None = None,
     ) -> None:
         self.records = records
         self.tokens = tokens
@@ -42,6 +44,7 @@ class ScreenshotService:
         self.uploads = uploads
         self.clock = clock
         self.pending_ttl = pending_ttl
+        self.public_base_url = public_base_url
 
     def handle_requested(self, data: dict[str, Any]) -> None:
         """Store a media.screenshots.requested event as a pending request and offer it to peers."""
@@ -112,23 +115,31 @@ class ScreenshotService:
             self._offer(request, peer)
 
     def _offer(self, request: dict[str, Any], peer: Peer) -> None:
-        """Send the peer a token for the request through its edge; failures are logged."""
+        """Send the peer its one live token for the request through its edge; failures logged."""
         claims = self.records.live_token(request["_id"], peer.peer_id)
         if claims is None:
-            token, claims = self.tokens.issue(
+            _, fresh = self.tokens.issue(
                 peer_id=peer.peer_id, catalog_id=request["catalog_id"], request_id=request["_id"]
             )
-            self.records.record_token(claims)
-        else:
-            token = self.tokens.encode(claims)  # the same token again, not a second one
+            claims, _ = self.records.offer_token(fresh)
+            if self.records.token(claims.token_id)["state"] != ISSUED:
+                log.info(
+                    "peer %s is uploading for %s; not offered again", peer.peer_id, request["_id"]
+                )
+                return
         payload = {
             "peer_id": peer.peer_id,
             "catalog_id": request["catalog_id"],
-            "token": token,
-            "screenshot_upload_url": f"/api/screenshot/{request['catalog_id']}",
+            "token": self.tokens.encode(claims),  # the same claims always give the same token
+            "screenshot_upload_url": self._upload_url(request["catalog_id"]),
         }
         if not self.edge.request_screenshots(peer.edge_id, payload):
             log.warning("request %s not delivered to peer %s", request["_id"], peer.peer_id)
+
+    def _upload_url(self, catalog_id: str) -> str:
+        """Where the peer uploads: absolute, so the edge can hand it on as it is."""
+        path = f"/api/screenshot/{quote(catalog_id, safe='')}"
+        return urljoin(self.public_base_url, path) if self.public_base_url else path
 
 
 def _required_id(data: dict[str, Any], key: str) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 
 from services.core.errors import InvalidRequest
+from tests.fixtures.failing import RendezvousCollection
 from tests.fixtures.screenshots import build_rig, closed_port_url, peer_tokens
 
 
@@ -173,3 +175,34 @@ def test_peer_available_again_does_not_issue_a_second_live_token(rig, clock):
 def test_invalid_peer_available_event_is_refused(rig, data):
     with pytest.raises(InvalidRequest):
         rig.service.handle_peer_available(data)
+
+
+def test_two_racing_offers_give_a_peer_one_token(httpserver, database, store, clock):
+    rig = build_rig(httpserver, database=database, store=store, clock=clock)
+    rig.serve_peers("c1", [("p1", "e-p1")])
+    rig.service.handle_requested({"catalog_id": "c1", "request_id": "r1"})
+    tokens = rig.database["screenshot_tokens"]
+    tokens.delete_many({})  # start from a pending request nobody has a token for
+    # Both offers read "no live token" before either writes: the interleaving of the race.
+    rig.service.records.tokens = RendezvousCollection(tokens, "find_one", parties=2)
+    offer = {"peer_id": "p1", "edge_id": "e-p1", "catalog_ids": ["c1"]}
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda _: rig.service.handle_peer_available(offer), range(2)))
+
+    assert tokens.count_documents({"request_id": "r1", "peer_id": "p1", "state": "issued"}) == 1
+    sent = [body["token"] for _, body in rig.edge.received[-2:]]
+    assert len(sent) == 2 and sent[0] == sent[1]
+
+
+def test_the_upload_url_sent_to_the_edge_is_absolute(httpserver, database, store, clock):
+    rig = build_rig(
+        httpserver,
+        database=database,
+        store=store,
+        clock=clock,
+        PUBLIC_BASE_URL="https://media.example.com",
+    )
+    rig.offer("cat-1", "r1")
+    [(_, body)] = rig.edge.received
+    assert body["screenshot_upload_url"] == "https://media.example.com/api/screenshot/cat-1"
