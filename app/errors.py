@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from blueprints._http.api import DEFAULT_STYLE, Blueprint, ErrorStyle
 from services.core import errors
+from services.events.base import EventBusUnavailable, EventRejected
 
 log = logging.getLogger("mediastore.errors")
 
@@ -28,6 +29,8 @@ STATUS = {
     errors.UnsupportedMediaType: 415,
     errors.RangeNotSatisfiable: 416,
     errors.StorageUnavailable: 503,
+    EventBusUnavailable: 503,
+    EventRejected: 503,  # a push that failed this time: Pub/Sub redelivers it
 }
 
 HTTP_MESSAGES = {

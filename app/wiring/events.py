@@ -8,8 +8,9 @@ from typing import Any
 
 from services.events.base import Publisher, Topics
 from services.events.bus import EventBus
-from services.events.outbox import Outbox, OutboxRelay
+from services.events.outbox import Outbox
 from services.events.push_auth import NoVerification, PushVerifier
+from services.events.relay import OutboxRelay
 from services.events.router import EventRouter, Inbox, InProcessPublisher
 
 # How often expired records are purged by the relay (they are ignored from the moment they expire).
@@ -75,7 +76,8 @@ def build_event_bus(
         ttl_hours=settings["PROCESSED_MESSAGE_TTL_HOURS"],
     )
     inbox.ensure_indexes()
-    router = EventRouter(inbox)
+    max_attempts = settings["EVENT_MAX_ATTEMPTS"]
+    router = EventRouter(inbox, max_attempts=max_attempts)
     topics = Topics()
     if publisher is None:
         if settings["EVENT_BUS"] == "pubsub":
@@ -84,7 +86,8 @@ def build_event_bus(
             publisher = InProcessPublisher(router)
     outbox_collection = database["outbox"]
     outbox_collection.create_index([("state", 1), ("available_at", 1)], name="pending")
-    outbox = Outbox(outbox_collection, publisher, clock=clock)
+    outbox_collection.create_index([("state", 1), ("dead_at", 1)], name="dead")
+    outbox = Outbox(outbox_collection, publisher, clock=clock, max_attempts=max_attempts)
     relay = OutboxRelay(outbox, settings["OUTBOX_RELAY_INTERVAL_SECONDS"])
     relay.add_task(inbox.purge_expired, every_seconds=HOUSEKEEPING_SECONDS)
     return EventBus(outbox=outbox, router=router, topics=topics, publisher=publisher, relay=relay)

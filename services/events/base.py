@@ -10,9 +10,31 @@ from services.core.errors import MediastoreError
 
 
 class EventBusUnavailable(MediastoreError):
-    """The bus cannot take the event now; it stays pending and is retried."""
+    """The bus cannot take anything now; the whole relay backs off and events keep their order."""
 
     default_message = "Event bus is temporarily unavailable"
+
+
+class EventRejected(MediastoreError):
+    """This one event failed (its handler raised, or the bus refused it); the others go on.
+
+    The outbox retries it on its own back-off until EVENT_MAX_ATTEMPTS, then marks it dead.
+    """
+
+    default_message = "The event failed; it is retried on its own"
+
+
+# Longest error text kept on a record: enough to diagnose, never a whole traceback.
+MAX_ERROR_CHARS = 1000
+
+
+def describe_error(error: BaseException) -> str:
+    """A short text for an error, as the outbox and inbox keep it in `last_error`."""
+    text = error.message if isinstance(error, MediastoreError) else str(error)
+    cause = error.__cause__
+    if isinstance(error, EventRejected) and cause is not None:
+        text = f"{text}: {type(cause).__name__}: {cause}"
+    return f"{type(error).__name__}: {text}"[:MAX_ERROR_CHARS]
 
 
 @dataclass(frozen=True)
@@ -66,8 +88,9 @@ class Publisher(Protocol):
     """Sends events to their topics.
 
     publish() returns once the bus has accepted the event (a Pub/Sub message id, or the
-    event id for the in-process bus); it raises EventBusUnavailable when the bus cannot
-    be reached, so the outbox keeps the event pending and retries it.
+    event id for the in-process bus). It raises EventBusUnavailable when the bus cannot be
+    reached (the outbox pauses the whole relay and keeps the order), and EventRejected when
+    this event failed on its own (the outbox retries it alone and carries on with the rest).
     """
 
     def publish(self, event: Event) -> str:

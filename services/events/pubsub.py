@@ -18,7 +18,7 @@ from google.pubsub_v1 import PublisherClient, types
 from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
 from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 
-from services.events.base import Event, EventBusUnavailable, Topics
+from services.events.base import Event, EventBusUnavailable, EventRejected, Topics
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,10 @@ class PubSubPublisher:
         return PublisherClient.topic_path(self.project, self.topics.topic_for(event_type))
 
     def publish(self, event: Event) -> str:
-        """Send one event and return its Pub/Sub message id, or raise EventBusUnavailable."""
+        """Send one event and return its Pub/Sub message id.
+
+        Raises EventRejected when Pub/Sub refuses this message, EventBusUnavailable otherwise.
+        """
         topic = self.topic_path(event.event_type)
         message = types.PubsubMessage(
             data=json.dumps(event.data).encode(), attributes=event.message_attributes()
@@ -107,6 +110,11 @@ class PubSubPublisher:
             response = client.publish(
                 topic=topic, messages=[message], retry=self._retry, timeout=self._timeout
             )
+        except api_exceptions.InvalidArgument as exc:
+            # Pub/Sub refused this message (too large, bad attributes): the others may pass.
+            raise EventRejected(
+                f"Pub/Sub refused {event.event_type} event {event.event_id}: {exc}"
+            ) from exc
         except _PUBLISH_FAILURES as exc:
             raise EventBusUnavailable(
                 f"Pub/Sub did not take {event.event_type} event {event.event_id} for {topic}: "

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from services.core.errors import InvalidRequest
 from services.screenshots.events import SCREENSHOTS_REQUESTED
 from tests.fixtures.oidc import oidc  # noqa: F401
 
@@ -99,9 +100,45 @@ def test_transient_handler_failure_is_5xx_and_redelivery_succeeds(app, client):
             raise ConnectionError("registry hiccup")
 
     app.extensions["mediastore"].events.router.register(SCREENSHOTS_REQUESTED, flaky)
-    assert client.post(TOPIC, json=envelope({"n": 1})).status_code >= 500
+    assert client.post(TOPIC, json=envelope({"n": 1})).status_code == 503
     assert client.post(TOPIC, json=envelope({"n": 1})).status_code == 204
     assert len(calls) == 2
+
+
+def test_poison_push_answers_503_until_the_maximum_then_204_and_is_dead_lettered(make_app):
+    app = make_app(EVENT_MAX_ATTEMPTS=4)
+    events = app.extensions["mediastore"].events
+    calls = []
+
+    def poison(data):
+        calls.append(data)
+        raise ValueError("cannot handle this one")
+
+    events.router.register(SCREENSHOTS_REQUESTED, poison)
+    client = app.test_client()
+    statuses = [
+        client.post(TOPIC, json=envelope({"n": 1}, "m-9", event_id="e-9")).status_code
+        for _ in range(5)
+    ]
+    assert statuses == [503, 503, 503, 204, 204]  # the last is a late redelivery: acked
+    assert len(calls) == 4
+    [letter] = events.dead_letters()
+    assert (letter.source, letter.key, letter.event_type) == ("inbox", "e-9", SCREENSHOTS_REQUESTED)
+    assert (letter.attempts, letter.data) == (4, {"n": 1})
+    assert "ValueError: cannot handle this one" in letter.last_error
+
+
+def test_push_the_handler_refuses_is_not_run_again(client, app):
+    calls = []
+
+    def refuse(data):
+        calls.append(data)
+        raise InvalidRequest("catalog_id is required")
+
+    app.extensions["mediastore"].events.router.register(SCREENSHOTS_REQUESTED, refuse)
+    assert client.post(TOPIC, json=envelope({"n": 1})).status_code == 400
+    assert client.post(TOPIC, json=envelope({"n": 1})).status_code == 204  # redelivery: acked
+    assert len(calls) == 1
 
 
 def test_verified_push_with_valid_token_is_accepted(verified_app, oidc):  # noqa: F811

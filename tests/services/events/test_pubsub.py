@@ -7,19 +7,24 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+import grpc
+import mongomock
 import pytest
 from google.cloud import pubsub_v1
 
 from app.wiring.events import pubsub_consumer, pubsub_publisher
 from config import load_config
-from services.events.base import Event, EventBusUnavailable, Topics
+from services.events.base import Event, EventBusUnavailable, EventRejected, Topics
+from services.events.outbox import Outbox
 from services.events.pubsub import PubSubConsumer, PubSubPublisher
 from services.screenshots.events import (
     PEER_AVAILABLE,
     SCREENSHOTS_COMPLETED,
     SCREENSHOTS_REQUESTED,
 )
-from tests.fixtures.pubsub_emulator import pubsub_emulator  # noqa: F401
+from services.storage.documents import SerializedDatabase
+from tests.fixtures.clock import FakeClock
+from tests.fixtures.pubsub_emulator import PubSubEmulator, pubsub_emulator  # noqa: F401
 
 PROJECT = "test-project"
 REQUESTED = Event("evt-1", SCREENSHOTS_REQUESTED, {"media_id": "m1"}, {"user_id": "alice"})
@@ -279,3 +284,41 @@ def test_consumer_run_raises_unavailable_when_its_subscription_is_missing(pubsub
 
     with pytest.raises(EventBusUnavailable, match="stream"):
         consumer.run(threading.Event())
+
+
+class SizeLimitedEmulator(PubSubEmulator):
+    """Refuses a message over a size limit with INVALID_ARGUMENT, as Pub/Sub does past 10 MB."""
+
+    limit = 1000
+
+    def _publish(self, request, context):
+        if any(len(message.data) > self.limit for message in request.messages):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Request payload size exceeds limit")
+        return super()._publish(request, context)
+
+
+@pytest.fixture
+def strict_emulator() -> Iterator[SizeLimitedEmulator]:
+    emulator = SizeLimitedEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+def test_message_pubsub_refuses_is_rejected_alone_and_the_others_go_out(strict_emulator):
+    publisher = PubSubPublisher(
+        PROJECT, screenshot_topics(), emulator_host=strict_emulator.host, create_topics=True
+    )
+    database = SerializedDatabase(mongomock.MongoClient(tz_aware=True)["outbox"])
+    try:
+        with pytest.raises(EventRejected, match="refused"):
+            publisher.publish(Event("big", SCREENSHOTS_REQUESTED, {"blob": "x" * 2000}))
+        outbox = Outbox(database["outbox"], publisher, clock=FakeClock())
+        big = outbox.add(SCREENSHOTS_REQUESTED, {"blob": "x" * 2000})
+        outbox.add(SCREENSHOTS_REQUESTED, {"n": 1})
+        assert outbox.relay() == 1
+        [message] = strict_emulator.messages(SCREENSHOTS_REQUESTED)
+        assert json.loads(message.data) == {"n": 1}
+        assert outbox.collection.find_one({"_id": big})["attempts"] == 1
+    finally:
+        publisher.close()
+        database.close()
