@@ -12,10 +12,11 @@ import flask_smorest
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from services.core.nesting import MAX_DEPTH, nested_deeper_than
+
 # JSON bodies are small documents; uploads never come as JSON.
 JSON_BODY_MAX_BYTES = 1024 * 1024
-# Deeper than any document the APIs take, shallow enough for any code that recurses.
-JSON_MAX_DEPTH = 32
+JSON_MAX_DEPTH = MAX_DEPTH
 REQUIRED_MESSAGE = "Missing data for required field."
 # webargs' location names -> FastAPI's first `loc` element.
 _FASTAPI_LOCATIONS = {"json": "body", "form": "body", "files": "body", "querystring": "query"}
@@ -90,19 +91,6 @@ DRF = ErrorStyle("drf", "detail", 400, field_message)
 DEFAULT_STYLE = SEED_003
 
 
-def json_depth_exceeds(value: Any, limit: int) -> bool:
-    """True when containers nest deeper than `limit` (checked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > limit:
-                return True
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return False
-
-
 def read_json_body(request: flask.Request, max_bytes: int = JSON_BODY_MAX_BYTES) -> Any:
     """Parse the JSON body: 413 past max_bytes (judged before reading), ValueError when invalid.
 
@@ -117,7 +105,7 @@ def read_json_body(request: flask.Request, max_bytes: int = JSON_BODY_MAX_BYTES)
     except RecursionError as error:
         # A non-empty doc: webargs reads an empty one as "no body at all".
         raise json.JSONDecodeError(too_deep, too_deep, 0) from error
-    if json_depth_exceeds(value, JSON_MAX_DEPTH):
+    if nested_deeper_than(value, JSON_MAX_DEPTH):
         raise json.JSONDecodeError(too_deep, too_deep, 0)
     return value
 

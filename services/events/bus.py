@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from services.core.errors import InvalidRequest, NotFound
+from services.core.nesting import nested_deeper_than
 from services.events.base import EventRejected, Publisher, Topics, describe_error
 from services.events.outbox import Outbox
 from services.events.relay import OutboxRelay
@@ -37,10 +38,12 @@ def decode_push(envelope: Any) -> tuple[dict[str, Any], str]:
         raise InvalidRequest("Push message has no messageId")
     try:
         data = json.loads(base64.b64decode(message.get("data") or "", validate=True))
-    except (binascii.Error, ValueError, TypeError) as error:
+    except (binascii.Error, ValueError, TypeError, RecursionError) as error:
         raise InvalidRequest("Push message data is not base64-encoded JSON") from error
     if not isinstance(data, dict):
         raise InvalidRequest("Event data must be a JSON object")
+    if nested_deeper_than(data):
+        raise InvalidRequest("Event data is nested too deeply")
     return data, str(key or message_id)
 
 

@@ -51,3 +51,20 @@ def test_a_well_formed_push_still_works(app, client):
     envelope = {"message": {"data": data, "messageId": "1"}}
     assert client.post(PATH, json=envelope).status_code == 204
     assert seen == [{"catalog_id": "c"}]
+
+
+def test_deeply_nested_event_data_is_400_not_a_crash(client):
+    data = base64.b64encode(("[" * 100_000 + "]" * 100_000).encode()).decode()
+    response = client.post(PATH, json={"message": {"data": data, "messageId": "deep"}})
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "Push message data is not base64-encoded JSON"}
+
+
+def test_event_data_nested_past_the_limit_is_400(client):
+    nested: object = {}
+    for _ in range(40):
+        nested = {"a": nested}
+    data = base64.b64encode(json.dumps(nested).encode()).decode()
+    response = client.post(PATH, json={"message": {"data": data, "messageId": "d40"}})
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "Event data is nested too deeply"}

@@ -14,9 +14,9 @@ from blueprints._http.api import (
     fastapi_details,
     field_message,
     first_message,
-    json_depth_exceeds,
 )
 from services.core.errors import NotFound
+from services.core.nesting import nested_deeper_than
 
 MESSAGES = {
     "json": {
@@ -45,8 +45,8 @@ def test_json_depth_is_measured_without_recursion(depth, exceeds):
     value: object = 1
     for level in range(depth):
         value = {"a": value} if level % 2 else [value]
-    assert json_depth_exceeds(value, 32) is exceeds
-    assert json_depth_exceeds([[[[]]]] * 3, 4) is False
+    assert nested_deeper_than(value, 32) is exceeds
+    assert nested_deeper_than([[[[]]]] * 3, 4) is False
 
 
 class PageArgs(Schema):
