@@ -42,3 +42,21 @@ def test_tampered_or_expired_signed_url_is_refused(client, auth, clock):
     assert client.get(other_object).status_code == 403
     clock.advance(seconds=901)
     assert client.get(path_and_query).status_code == 403
+
+
+# --- errors name no storage object -------------------------------------------------------
+
+
+def test_signed_url_of_a_deleted_video_is_404_without_the_object_name(client, auth, database):
+    upload(client, auth(), make_video_of_size(5000), "clip.mp4")
+    object_name = database["files"].find_one({"filename": "clip.mp4"})["object_name"]
+    url = client.get("/stream/direct/clip.mp4", headers=auth()).get_json()["url"]
+    deleted = client.delete("/delete-file", json={"filename": "clip.mp4"}, headers=auth())
+    assert deleted.status_code == 200
+
+    response = client.get(url)
+
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "File not found"}
+    assert object_name not in response.get_data(as_text=True)
+    assert object_name.split("/")[-1] not in response.get_data(as_text=True)
