@@ -20,6 +20,9 @@ class ObjectInfo:
     size: int
     content_type: str
     generation: str
+    # Lowercase hex MD5 of the bytes; None where the backend does not know it (GCS
+    # composite objects, local objects written before the store recorded it).
+    md5: str | None = None
 
     @property
     def etag(self) -> str:
@@ -91,7 +94,9 @@ class ObjectStore(Protocol):
     """A flat namespace of immutable objects.
 
     Errors: a missing object raises services.core.errors.ObjectMissing; a backend that cannot
-    be reached raises services.core.errors.StorageUnavailable. Nothing else escapes.
+    be reached raises services.core.errors.StorageUnavailable; bad arguments (names,
+    ranges, TTLs) are ValueErrors. Nothing else escapes. Every md5 is lowercase hex, or
+    None where the backend keeps none.
     """
 
     def open_writer(self, name: str, content_type: str) -> ObjectWriter:
@@ -109,6 +114,14 @@ class ObjectStore(Protocol):
 
     def delete(self, name: str) -> bool:
         """Remove the object; True if it existed. Deleting a missing object is not an error."""
+
+    def compose(self, sources: list[str], destination: str, content_type: str) -> ObjectInfo:
+        """Concatenate `sources` in order into `destination`, replacing it atomically.
+
+        A missing source raises ObjectMissing and leaves `destination` as it was; an empty
+        list is a ValueError. A source may be named again, or be the destination itself.
+        The result's md5 is None on GCS, which keeps no MD5 of composite objects.
+        """
 
     def signed_url(self, name: str, ttl_seconds: int, download_name: str | None = None) -> str:
         """A URL that serves the object (with Range support) to anyone holding it until expiry.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -12,7 +13,7 @@ from app.wiring import utc_now
 from app.wiring.storage import local_store
 from services.core.errors import Forbidden, ObjectMissing, StorageUnavailable
 from services.storage.objects.local import LocalObjectStore
-from tests.fixtures.objects import CHUNK, KEY, SIZE, put, read
+from tests.fixtures.objects import CHUNK, KEY, SIZE, md5, put, read
 
 pytest_plugins = ["tests.fixtures.gcs"]
 
@@ -94,6 +95,21 @@ def test_local_signed_url_without_filename_refuses_one_added(local):
         local.verify_signed_url(name, query["expires"], query["signature"], "evil.html")
 
 
+def test_local_object_recorded_without_md5_has_none(local, payload):
+    """Records written before the store kept an MD5 still describe their object."""
+    put(local, "videos/ab/old", payload)
+    record = local.root / "videos/ab/old"
+    fields = json.loads(record.read_bytes())
+    del fields["md5"]
+    record.write_text(json.dumps(fields))
+
+    info = local.stat("videos/ab/old")
+
+    assert info.md5 is None and info.size == SIZE
+    assert b"".join(read(local, "videos/ab/old", 0, SIZE - 1)) == payload
+    assert local.compose(["videos/ab/old"], "videos/ab/copy", "video/mp4").md5 == md5(payload)
+
+
 def test_local_signed_url_expires(local, wall):
     name, query = signed_parts(local.signed_url("videos/ab/c", 60))
     wall.now += 60
@@ -114,6 +130,8 @@ def test_local_refuses_names_that_could_leave_the_root(local, tmp_path, name):
         lambda: local.read_range(name, 0, 1),
         lambda: local.delete(name),
         lambda: local.signed_url(name, 60),
+        lambda: local.compose(["videos/ab/c"], name, "text/plain"),
+        lambda: local.compose([name], "videos/ab/c", "text/plain"),
     ]
     for call in calls:
         with pytest.raises(ValueError):
