@@ -19,6 +19,7 @@ from services.core.accounts import Accounts
 from services.events.base import Publisher
 from services.registry import Services
 from services.storage.objects import ObjectStore
+from services.storage.signed import SignedObjects
 
 
 def utc_now() -> datetime:
@@ -73,6 +74,7 @@ def build_services(
         clock=clock,
         database=database,
         store=store,
+        signed=SignedObjects(store),
         accounts=accounts,
         events=events,
         push_verifier=push_verifier(settings),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -17,10 +17,10 @@ from google.auth.exceptions import GoogleAuthError
 from google.cloud import storage
 from google.cloud.storage.retry import DEFAULT_RETRY
 
-from services.core.errors import ObjectMissing, StorageUnavailable
+from services.core.errors import NotFound, ObjectMissing, StorageUnavailable
 from services.core.transfer import content_disposition
-from services.storage.objects.base import ObjectInfo
-from services.storage.objects.gcs_signing import choose_signer
+from services.storage.objects.base import ObjectInfo, SignedGrant, SignedUpload
+from services.storage.objects.gcs_signing import choose_signer, v4_expires_at
 from services.storage.objects.gcs_writer import GCSWriter, md5_hex
 from services.storage.objects.local import check_range
 
@@ -146,27 +146,55 @@ class GCSService:
 
     def signed_url(self, name: str, ttl_seconds: int, download_name: str | None = None) -> str:
         """A V4 signed GET URL, offering `download_name` as an attachment when given."""
-        if ttl_seconds <= 0:
-            raise ValueError("ttl_seconds must be positive")
         kwargs: dict[str, Any] = {}
-        if self._api_access_endpoint:
-            kwargs["api_access_endpoint"] = self._api_access_endpoint
         if download_name is not None:
             kwargs["response_disposition"] = content_disposition(download_name)
-        with _translated_errors(name):
-            return self._bucket.blob(name).generate_signed_url(
-                version="v4",
-                expiration=datetime.timedelta(seconds=ttl_seconds),
-                method="GET",
-                credentials=self._signing,
-                **kwargs,
-            )
+        return self._sign(name, ttl_seconds, "GET", **kwargs)
+
+    def signed_upload_url(
+        self,
+        name: str,
+        ttl_seconds: int,
+        *,
+        content_type: str | None = None,
+        max_bytes: int | None = None,
+    ) -> SignedUpload:
+        """A V4 signed PUT URL; GCS itself enforces the signed type and length range."""
+        signed: dict[str, str] = {}
+        if max_bytes is not None:
+            if max_bytes < 0:
+                raise ValueError("max_bytes must not be negative")
+            signed["x-goog-content-length-range"] = f"0,{max_bytes}"
+        # A copy: the library adds its Host header to the dict it is given.
+        url = self._sign(name, ttl_seconds, "PUT", content_type=content_type, headers=dict(signed))
+        headers = dict(signed)
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        return SignedUpload(url=url, headers=headers, expires_at=v4_expires_at(url))
+
+    def verify_signed(self, name: str, method: str, params: Mapping[str, str]) -> SignedGrant:
+        """GCS serves its own signed URLs: nothing under /signed/ belongs to this store."""
+        raise NotFound("Not found")
 
     def ping(self) -> None:
         """List at most one object: needs only objects.list, unlike a bucket GET."""
         # A probe answers now: no retries, so /ready reports an outage within seconds.
         with _translated_errors(self._bucket.name):
             list(self._bucket.list_blobs(max_results=1, timeout=5.0, retry=None))
+
+    def _sign(self, name: str, ttl_seconds: int, method: str, **kwargs: Any) -> str:
+        if ttl_seconds <= 0:
+            raise ValueError("ttl_seconds must be positive")
+        if self._api_access_endpoint:
+            kwargs["api_access_endpoint"] = self._api_access_endpoint
+        with _translated_errors(name):
+            return self._bucket.blob(name).generate_signed_url(
+                version="v4",
+                expiration=datetime.timedelta(seconds=ttl_seconds),
+                method=method,
+                credentials=self._signing,
+                **kwargs,
+            )
 
     def _compose_group(self, group: list[str], content_type: str, intermediates: list[str]) -> str:
         if len(group) == 1:

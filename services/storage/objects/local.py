@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import json
 import os
 import pathlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import BinaryIO
-from urllib.parse import quote
 
-from services.core.errors import Forbidden, ObjectMissing, StorageUnavailable
-from services.storage.objects.base import FileRange, ObjectInfo, ObjectWriter
+from services.core.errors import ObjectMissing, StorageUnavailable
+from services.storage.objects.base import (
+    FileRange,
+    ObjectInfo,
+    ObjectWriter,
+    SignedGrant,
+    SignedUpload,
+)
 from services.storage.objects.direct_io import DirectFile
+from services.storage.objects.local_signing import LocalUrlSigner
 
 MIB = 1024 * 1024
 _TMP_DIR = ".tmp"
@@ -68,9 +73,8 @@ class LocalObjectStore:
         # Failure here is reported by ping() and the first write, not at construction.
         with contextlib.suppress(OSError):
             self._root.mkdir(parents=True, exist_ok=True)
-        self._key = signing_key
+        self._signer = LocalUrlSigner(signing_key, clock)
         self._chunk_bytes = chunk_bytes
-        self._clock = clock
 
     @property
     def root(self) -> pathlib.Path:
@@ -134,37 +138,28 @@ class LocalObjectStore:
 
     def signed_url(self, name: str, ttl_seconds: int, download_name: str | None = None) -> str:
         """A relative /signed/ URL carrying an expiry and an HMAC over name, expiry, filename."""
-        check_object_name(name)
-        if ttl_seconds <= 0:
-            raise ValueError("ttl_seconds must be positive")
-        expires = int(self._clock()) + ttl_seconds
-        signature = self._signature(name, expires, download_name)
-        url = f"/signed/{quote(name, safe='/')}?expires={expires}&signature={signature}"
-        if download_name is not None:
-            url += f"&filename={quote(download_name, safe='')}"
-        return url
+        return self._signer.download_url(check_object_name(name), ttl_seconds, download_name)
 
-    def verify_signed_url(
-        self, name: str, expires: str, signature: str, download_name: str | None
-    ) -> None:
-        """Raise Forbidden unless the parts come from an unexpired signed_url() of this key."""
-        refused = Forbidden("Invalid or expired signature")
-        if not (expires.isascii() and expires.isdigit()):
-            raise refused
-        expected = self._signature(name, int(expires), download_name).encode()
-        given = signature.encode("utf-8", "surrogatepass")
-        if not hmac.compare_digest(expected, given) or int(expires) < self._clock():
-            raise refused
+    def signed_upload_url(
+        self,
+        name: str,
+        ttl_seconds: int,
+        *,
+        content_type: str | None = None,
+        max_bytes: int | None = None,
+    ) -> SignedUpload:
+        """A relative /signed/ PUT URL, served by this service, signed like the GET URLs."""
+        self._record_path(name)
+        return self._signer.upload(name, ttl_seconds, content_type, max_bytes)
+
+    def verify_signed(self, name: str, method: str, params: Mapping[str, str]) -> SignedGrant:
+        """What an unexpired, untampered /signed/ URL grants; Forbidden otherwise."""
+        return self._signer.verify(name, method, params)
 
     def ping(self) -> None:
         """Raise StorageUnavailable unless the root is a writable directory."""
         if not self._root.is_dir() or not os.access(self._root, os.W_OK | os.X_OK):
             raise StorageUnavailable(f"{self._root} is not a writable directory")
-
-    def _signature(self, name: str, expires: int, download_name: str | None) -> str:
-        # JSON keeps the fields unambiguous: no separator can be smuggled into a name.
-        message = json.dumps([name, expires, download_name]).encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
     def _record_path(self, name: str) -> pathlib.Path:
         path = self._root / check_object_name(name)
