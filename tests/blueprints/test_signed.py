@@ -249,6 +249,20 @@ def test_signed_url_of_a_deleted_video_is_404_without_the_object_name(client, au
     assert object_name.split("/")[-1] not in response.get_data(as_text=True)
 
 
+def test_storage_failure_behind_a_signed_url_is_503_without_the_object_name(client, store, caplog):
+    writer = store.open_writer("videos/ab/damaged", "video/mp4")
+    writer.write(b"bytes")
+    writer.commit()
+    url = store.signed_url("videos/ab/damaged", 60)
+    (store.root / "videos/ab/damaged").write_bytes(b"not a record")  # a damaged disk
+
+    response = client.get(url)
+
+    assert response.status_code == 503
+    assert response.get_json() == {"error": "Storage is temporarily unavailable"}
+    assert "damaged" in caplog.text  # the detail goes to the log
+
+
 def test_signed_put_takes_a_chunked_body_over_a_real_socket(app, store):
     upload = store.signed_upload_url("videos/ab/chunked", 60, max_bytes=3 * MIB)
     pieces = [pattern(offset, MIB) for offset in range(0, 3 * MIB, MIB)]
