@@ -79,11 +79,15 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(errors.MediastoreError)
     def domain_error(error: errors.MediastoreError):
         status = status_of(error)
-        response = error_response(status, error.message)
+        message = error.message
+        if status == 503:
+            # Outage details name objects, paths and backend replies: for the log only.
+            cause = error.__cause__
+            log.warning("dependency unavailable: %s", f"{message} ({cause})" if cause else message)
+            message = type(error).default_message
+        response = error_response(status, message)
         if isinstance(error, errors.RangeNotSatisfiable):
             response.headers["Content-Range"] = f"bytes */{error.size}"
-        if status == 503:
-            log.warning("dependency unavailable: %s", error.__cause__ or error.message)
         return response
 
     @app.errorhandler(HTTPException)

@@ -1,8 +1,8 @@
-"""GET /signed/<object>: objects reached through the local store's signed URLs."""
+"""/signed/<object>: the local store's signed URLs, GET to read and PUT to write."""
 
 from __future__ import annotations
 
-from flask import request
+from flask import Response, request
 
 from blueprints._http.api import Blueprint
 from blueprints._http.context import services
@@ -12,24 +12,46 @@ from services.core.transfer import content_disposition
 
 blp = Blueprint("signed", __name__, description="Signed URLs of the embedded object store")
 
+PUT_RESPONSES = {
+    "200": {
+        "description": "Stored",
+        "headers": {"ETag": {"description": "The quoted MD5 of the bytes stored"}},
+    }
+}
+
 
 @blp.route("/signed/<path:object_name>", methods=["GET"])
 @blp.doc(responses={"200": {"description": "The bytes"}, "206": {"description": "A range"}})
 @blp.alt_response(403, schema=ErrorRead)
 @blp.alt_response(404, schema=ErrorRead)
 def read_signed(object_name: str):
-    """Serve an object to the holder of an unexpired, untampered signed URL."""
-    args = request.args
-    filename = args.get("filename")
-    library = services().videos.library
-    info = library.open_signed(
-        object_name, args.get("expires", ""), args.get("signature", ""), filename
-    )
+    """Serve an object to the holder of an unexpired, untampered signed GET URL."""
+    download = services().signed.open_download(object_name, request.args)
+    info = download.info
     return send_object(
         size=info.size,
         content_type=info.content_type,
         etag=info.etag,
-        read=lambda start, end: library.read_object(object_name, start, end),
-        disposition=content_disposition(filename) if filename else None,
+        read=download.read,
+        disposition=content_disposition(download.download_name) if download.download_name else None,
         slice_open_ranges=True,
     )
+
+
+@blp.route("/signed/<path:object_name>", methods=["PUT"])
+@blp.doc(responses=PUT_RESPONSES)
+@blp.alt_response(403, schema=ErrorRead)
+@blp.alt_response(404, schema=ErrorRead)
+@blp.alt_response(413, schema=ErrorRead)
+def write_signed(object_name: str):
+    """Store the streamed body under the object of an unexpired signed PUT URL."""
+    info = services().signed.receive(
+        object_name,
+        request.args,
+        request.stream,
+        content_type=request.headers.get("Content-Type"),
+        declared_length=request.content_length,
+    )
+    # As S3 and GCS answer a PUT: the quoted MD5, readable by a browser's script.
+    headers = {"ETag": f'"{info.md5}"', "Access-Control-Expose-Headers": "ETag"}
+    return Response(status=200, headers=headers)

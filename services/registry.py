@@ -12,6 +12,7 @@ from services.core.accounts import Accounts
 from services.events.bus import EventBus
 from services.screenshots import ScreenshotService
 from services.storage.objects import ObjectStore
+from services.storage.signed import SignedObjects
 from services.videos import VideoFeature
 
 
@@ -22,6 +23,7 @@ class Services:
     clock: Callable[[], datetime]
     database: Any
     store: ObjectStore
+    signed: SignedObjects
     accounts: Accounts
     events: EventBus
     push_verifier: Any

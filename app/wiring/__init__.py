@@ -21,6 +21,7 @@ from services.core.reservations import Holds
 from services.events.base import Publisher
 from services.registry import Services
 from services.storage.objects import ObjectStore
+from services.storage.signed import SignedObjects
 
 
 def utc_now() -> datetime:
@@ -86,6 +87,7 @@ def build_services(
         clock=clock,
         database=database,
         store=store,
+        signed=SignedObjects(store),
         accounts=accounts,
         events=events,
         push_verifier=push_verifier(settings),

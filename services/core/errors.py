@@ -90,6 +90,14 @@ class StorageUnavailable(MediastoreError):
 
 
 class ObjectMissing(MediastoreError):
-    """The object storage has no object by that name."""
+    """The object storage has no object by that name.
 
-    default_message = "Object not found in storage"
+    The name is kept in `object_name` for logs; the message never carries it, because
+    storage names (hashes, ids, layout) are not the client's business.
+    """
+
+    default_message = "File not found"
+
+    def __init__(self, object_name: str | None = None) -> None:
+        super().__init__()
+        self.object_name = object_name

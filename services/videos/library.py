@@ -15,7 +15,7 @@ from services.core.claims import DELETING, STORED
 from services.core.errors import NotFound
 from services.core.usage import UsageLog
 from services.core.users import User
-from services.storage.objects import ObjectInfo, ObjectStore, strong_etag
+from services.storage.objects import ObjectStore, strong_etag
 
 log = logging.getLogger("mediastore.videos")
 
@@ -126,20 +126,6 @@ class VideoLibrary:
         """A time-limited URL that streams the user's video without a bearer token."""
         video = self.find(user, filename)
         return self.store.signed_url(video.object_name, self.signed_url_ttl)
-
-    def open_signed(
-        self, object_name: str, expires: str, signature: str, download_name: str | None
-    ) -> ObjectInfo:
-        """Check a locally signed URL and describe the object it names."""
-        verify = getattr(self.store, "verify_signed_url", None)
-        if verify is None:
-            raise NotFound("Not found")
-        verify(object_name, expires, signature, download_name)
-        return self.store.stat(object_name)
-
-    def read_object(self, object_name: str, start: int, end: int) -> Iterator[bytes]:
-        """Bytes of an object reached through a verified signed URL."""
-        return self.store.read_range(object_name, start, end)
 
     def delete(self, user: User, filename: str) -> Deletion:
         """Delete a video from storage and metadata; safe to retry after any failure.

@@ -1,5 +1,19 @@
 """Object storage: one interface, a GCS and a local-directory implementation."""
 
-from services.storage.objects.base import ObjectInfo, ObjectStore, ObjectWriter, strong_etag
+from services.storage.objects.base import (
+    ObjectInfo,
+    ObjectStore,
+    ObjectWriter,
+    SignedGrant,
+    SignedUpload,
+    strong_etag,
+)
 
-__all__ = ["ObjectInfo", "ObjectStore", "ObjectWriter", "strong_etag"]
+__all__ = [
+    "ObjectInfo",
+    "ObjectStore",
+    "ObjectWriter",
+    "SignedGrant",
+    "SignedUpload",
+    "strong_etag",
+]

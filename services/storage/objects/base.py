@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import BinaryIO, Protocol
 
 
@@ -20,11 +21,34 @@ class ObjectInfo:
     size: int
     content_type: str
     generation: str
+    # Lowercase hex MD5 of the bytes; None where the backend does not know it (GCS
+    # composite objects, local objects written before the store recorded it).
+    md5: str | None = None
 
     @property
     def etag(self) -> str:
         """A strong validator that changes whenever the object is rewritten."""
         return strong_etag(self.generation)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignedUpload:
+    """A URL that stores one object: send `method` with exactly `headers` before expiry."""
+
+    url: str
+    method: str = "PUT"
+    headers: dict[str, str] = field(default_factory=dict)
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SignedGrant:
+    """What a verified signed URL allows: one method, and that method's conditions."""
+
+    method: str
+    download_name: str | None = None  # GET: offered as the attachment's name
+    max_bytes: int | None = None  # PUT: the largest body accepted
+    content_type: str | None = None  # PUT: the Content-Type the client must send
 
 
 class FileRange(Iterator[bytes]):
@@ -91,7 +115,9 @@ class ObjectStore(Protocol):
     """A flat namespace of immutable objects.
 
     Errors: a missing object raises services.core.errors.ObjectMissing; a backend that cannot
-    be reached raises services.core.errors.StorageUnavailable. Nothing else escapes.
+    be reached raises services.core.errors.StorageUnavailable; verify_signed refuses with
+    Forbidden or NotFound; bad arguments (names, ranges, TTLs) are ValueErrors. Nothing
+    else escapes. Every md5 is lowercase hex, or None where the backend keeps none.
     """
 
     def open_writer(self, name: str, content_type: str) -> ObjectWriter:
@@ -110,10 +136,41 @@ class ObjectStore(Protocol):
     def delete(self, name: str) -> bool:
         """Remove the object; True if it existed. Deleting a missing object is not an error."""
 
+    def compose(self, sources: list[str], destination: str, content_type: str) -> ObjectInfo:
+        """Concatenate `sources` in order into `destination`, replacing it atomically.
+
+        A missing source raises ObjectMissing and leaves `destination` as it was; an empty
+        list is a ValueError. A source may be named again, or be the destination itself.
+        The result's md5 is None on GCS, which keeps no MD5 of composite objects.
+        """
+
     def signed_url(self, name: str, ttl_seconds: int, download_name: str | None = None) -> str:
         """A URL that serves the object (with Range support) to anyone holding it until expiry.
 
         May be relative to the service's own root (the local store); callers make it absolute.
+        """
+
+    def signed_upload_url(
+        self,
+        name: str,
+        ttl_seconds: int,
+        *,
+        content_type: str | None = None,
+        max_bytes: int | None = None,
+    ) -> SignedUpload:
+        """A URL through which anyone holding it may store `name` (replacing it) until expiry.
+
+        With `content_type` the client must send exactly that Content-Type; with
+        `max_bytes` a longer body is refused and nothing is stored. The returned headers
+        are the ones the client must send. A PUT URL never reads, a GET URL never writes.
+        May be relative to the service's own root (the local store).
+        """
+
+    def verify_signed(self, name: str, method: str, params: Mapping[str, str]) -> SignedGrant:
+        """Check a signed URL this service serves itself (its path's name and query).
+
+        Raises Forbidden for a bad or expired signature or the wrong method, and NotFound
+        where the store's URLs are never served by this service (GCS serves its own).
         """
 
     def ping(self) -> None:

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
 import requests
-from google.api_core.exceptions import GoogleAPIError, NotFound
-from google.api_core.retry import Retry
+from google.api_core import exceptions as api_errors
+from google.api_core.retry import Retry, if_exception_type
 from google.auth.credentials import Signing
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import storage
 from google.cloud.storage.retry import DEFAULT_RETRY
 
-from services.core.errors import ObjectMissing, StorageUnavailable
+from services.core.errors import NotFound, ObjectMissing, StorageUnavailable
 from services.core.transfer import content_disposition
-from services.storage.objects.base import ObjectInfo
-from services.storage.objects.gcs_signing import choose_signer
+from services.storage.objects.base import ObjectInfo, SignedGrant, SignedUpload
+from services.storage.objects.gcs_signing import choose_signer, v4_expires_at
+from services.storage.objects.gcs_writer import GCSWriter, md5_hex
 from services.storage.objects.local import check_range
 
 MIB = 1024 * 1024
@@ -27,14 +29,29 @@ UPLOAD_CHUNK_MULTIPLE = 256 * 1024
 # Retrying for the library default of 120 s outlives any HTTP request we serve.
 BOUNDED_RETRY = DEFAULT_RETRY.with_timeout(30.0)
 # Anything that means "GCS did not answer properly"; NotFound is handled before these.
-_UNAVAILABLE = (GoogleAPIError, GoogleAuthError, requests.RequestException)
+_UNAVAILABLE = (api_errors.GoogleAPIError, GoogleAuthError, requests.RequestException)
+COMPOSE_LIMIT = 32  # sources per compose call, fixed by GCS
+# Intermediate objects of composes with more sources than one call takes.
+COMPOSE_TMP_PREFIX = ".mediastore-compose/"
+# Which failed compose calls to retry. Not a 500: fake-gcs-server answers a missing
+# source with one (GCS with 404), and retrying it for BOUNDED_RETRY's 30 s would only delay
+# finding the missing source. A compose is idempotent, so the caller may try it again.
+_COMPOSE_RETRYABLE = if_exception_type(
+    api_errors.TooManyRequests,
+    api_errors.BadGateway,
+    api_errors.ServiceUnavailable,
+    api_errors.GatewayTimeout,
+    requests.ConnectionError,
+    requests.Timeout,
+    ConnectionError,
+)
 
 
 @contextlib.contextmanager
 def _translated_errors(name: str) -> Iterator[None]:
     try:
         yield
-    except NotFound as exc:
+    except api_errors.NotFound as exc:
         raise ObjectMissing(name) from exc
     except _UNAVAILABLE as exc:
         raise StorageUnavailable(f"GCS request for {name!r} failed: {exc}") from exc
@@ -85,8 +102,7 @@ class GCSService:
             blob = self._bucket.get_blob(name, timeout=self._timeout, retry=self._retry)
         if blob is None:
             raise ObjectMissing(name)
-        content_type = blob.content_type or "application/octet-stream"
-        return ObjectInfo(name, blob.size, content_type, str(blob.generation))
+        return _describe(blob)
 
     def read_range(self, name: str, start: int, end: int) -> Iterator[bytes]:
         """Yield bytes start..end inclusive from one streamed ranged GET.
@@ -107,29 +123,115 @@ class GCSService:
             return False
         return True
 
+    def compose(self, sources: list[str], destination: str, content_type: str) -> ObjectInfo:
+        """Compose in rounds of at most 32 sources; intermediates are deleted, also on failure.
+
+        GCS keeps no MD5 of a composite object, so the result's md5 is None (fake-gcs-server
+        reports one anyway).
+        """
+        if not sources:
+            raise ValueError("compose needs at least one source")
+        intermediates: list[str] = []
+        try:
+            layer = list(sources)
+            while len(layer) > COMPOSE_LIMIT:
+                layer = [
+                    self._compose_group(layer[i : i + COMPOSE_LIMIT], content_type, intermediates)
+                    for i in range(0, len(layer), COMPOSE_LIMIT)
+                ]
+            return self._compose_once(layer, destination, content_type)
+        finally:
+            for name in intermediates:
+                self._delete_quietly(name)
+
     def signed_url(self, name: str, ttl_seconds: int, download_name: str | None = None) -> str:
         """A V4 signed GET URL, offering `download_name` as an attachment when given."""
-        if ttl_seconds <= 0:
-            raise ValueError("ttl_seconds must be positive")
         kwargs: dict[str, Any] = {}
-        if self._api_access_endpoint:
-            kwargs["api_access_endpoint"] = self._api_access_endpoint
         if download_name is not None:
             kwargs["response_disposition"] = content_disposition(download_name)
-        with _translated_errors(name):
-            return self._bucket.blob(name).generate_signed_url(
-                version="v4",
-                expiration=datetime.timedelta(seconds=ttl_seconds),
-                method="GET",
-                credentials=self._signing,
-                **kwargs,
-            )
+        return self._sign(name, ttl_seconds, "GET", **kwargs)
+
+    def signed_upload_url(
+        self,
+        name: str,
+        ttl_seconds: int,
+        *,
+        content_type: str | None = None,
+        max_bytes: int | None = None,
+    ) -> SignedUpload:
+        """A V4 signed PUT URL; GCS itself enforces the signed type and length range."""
+        signed: dict[str, str] = {}
+        if max_bytes is not None:
+            if max_bytes < 0:
+                raise ValueError("max_bytes must not be negative")
+            signed["x-goog-content-length-range"] = f"0,{max_bytes}"
+        # A copy: the library adds its Host header to the dict it is given.
+        url = self._sign(name, ttl_seconds, "PUT", content_type=content_type, headers=dict(signed))
+        headers = dict(signed)
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        return SignedUpload(url=url, headers=headers, expires_at=v4_expires_at(url))
+
+    def verify_signed(self, name: str, method: str, params: Mapping[str, str]) -> SignedGrant:
+        """GCS serves its own signed URLs: nothing under /signed/ belongs to this store."""
+        raise NotFound("Not found")
 
     def ping(self) -> None:
         """List at most one object: needs only objects.list, unlike a bucket GET."""
         # A probe answers now: no retries, so /ready reports an outage within seconds.
         with _translated_errors(self._bucket.name):
             list(self._bucket.list_blobs(max_results=1, timeout=5.0, retry=None))
+
+    def _sign(self, name: str, ttl_seconds: int, method: str, **kwargs: Any) -> str:
+        if ttl_seconds <= 0:
+            raise ValueError("ttl_seconds must be positive")
+        if self._api_access_endpoint:
+            kwargs["api_access_endpoint"] = self._api_access_endpoint
+        with _translated_errors(name):
+            return self._bucket.blob(name).generate_signed_url(
+                version="v4",
+                expiration=datetime.timedelta(seconds=ttl_seconds),
+                method=method,
+                credentials=self._signing,
+                **kwargs,
+            )
+
+    def _compose_group(self, group: list[str], content_type: str, intermediates: list[str]) -> str:
+        if len(group) == 1:
+            return group[0]
+        name = f"{COMPOSE_TMP_PREFIX}{uuid.uuid4().hex}"
+        intermediates.append(name)  # before the call: a failed call may still leave it
+        self._compose_once(group, name, content_type)
+        return name
+
+    def _compose_once(self, sources: list[str], destination: str, content_type: str) -> ObjectInfo:
+        blob = self._bucket.blob(destination)
+        blob.content_type = content_type
+        retry = self._retry.with_predicate(_COMPOSE_RETRYABLE) if self._retry else None
+        try:
+            blob.compose(
+                [self._bucket.blob(name) for name in sources], timeout=self._timeout, retry=retry
+            )
+        except _UNAVAILABLE as exc:
+            missing = self._first_missing(sources)
+            if missing is not None:
+                raise ObjectMissing(missing) from exc
+            raise StorageUnavailable(f"GCS compose into {destination!r} failed: {exc}") from exc
+        return _describe(blob)
+
+    def _delete_quietly(self, name: str) -> None:
+        # One attempt: after an outage, retrying each intermediate for 30 s would hold the
+        # request for minutes. One left behind costs storage only, under a hidden prefix.
+        with contextlib.suppress(*_UNAVAILABLE):
+            self._bucket.delete_blob(name, timeout=self._timeout, retry=None)
+
+    def _first_missing(self, names: list[str]) -> str | None:
+        """The first of `names` that does not exist, asked once a compose has failed."""
+        for name in dict.fromkeys(names):
+            with _translated_errors(name):
+                if self._bucket.get_blob(name, timeout=self._timeout, retry=self._retry) is None:
+                    return name
+        return None
 
     def _stream(self, name: str, start: int, end: int) -> Iterator[bytes]:
         url = f"{self._download_base}/{quote(name, safe='')}?alt=media"
@@ -155,102 +257,8 @@ class GCSService:
                         return
 
 
-class GCSWriter:
-    """A resumable upload that sends each full chunk as soon as it is buffered."""
-
-    def __init__(
-        self,
-        session: requests.Session,
-        session_url: str,
-        name: str,
-        content_type: str,
-        chunk_bytes: int,
-        timeout: float,
-    ) -> None:
-        self._session = session
-        self._url = session_url
-        self._name = name
-        self._content_type = content_type
-        self._chunk_bytes = chunk_bytes
-        self._timeout = timeout
-        self._buffer = bytearray()
-        self._offset = 0  # Bytes the server has acknowledged.
-        self._closed = False
-
-    def write(self, chunk: bytes) -> None:
-        """Buffer bytes, uploading each full chunk; never holds more than one chunk."""
-        if self._closed:
-            raise ValueError("writer is closed")
-        view = memoryview(chunk)
-        while view:
-            room = self._chunk_bytes - len(self._buffer)
-            self._buffer += view[:room]
-            view = view[room:]
-            if len(self._buffer) == self._chunk_bytes:
-                self._send(bytes(self._buffer), total=None)
-                self._buffer.clear()
-
-    def commit(self) -> ObjectInfo:
-        """Send the last (possibly empty) chunk with the total size, creating the object."""
-        if self._closed:
-            raise ValueError("writer is closed")
-        total = self._offset + len(self._buffer)
-        response = self._send(bytes(self._buffer), total=total)
-        self._closed = True
-        self._buffer = bytearray()
-        fields = response.json()
-        content_type = fields.get("contentType") or self._content_type
-        return ObjectInfo(self._name, int(fields["size"]), content_type, str(fields["generation"]))
-
-    def abort(self) -> None:
-        """Cancel the session (best effort: an unfinished session never becomes an object)."""
-        if self._closed:
-            return
-        self._closed = True
-        self._buffer = bytearray()
-        with contextlib.suppress(*_UNAVAILABLE):
-            self._session.request("DELETE", self._url, timeout=(3.0, 5.0))
-
-    def _send(self, data: bytes, total: int | None) -> requests.Response:
-        # GCS may persist less than was sent (308 with a shorter Range): resend the rest.
-        for _ in range(4):
-            response = self._put(data, total)
-            if response.status_code != 308:
-                if response.status_code in (200, 201) and total is not None:
-                    return response
-                self.abort()
-                raise StorageUnavailable(
-                    f"GCS upload of {self._name!r}: HTTP {response.status_code}"
-                )
-            persisted = _persisted_bytes(response)
-            sent_end = self._offset + len(data)
-            if not self._offset <= persisted <= sent_end:
-                self.abort()
-                raise StorageUnavailable(f"GCS upload of {self._name!r} lost acknowledged bytes")
-            data = data[persisted - self._offset :]
-            self._offset = persisted
-            if not data and total is None:
-                return response
-        self.abort()
-        raise StorageUnavailable(f"GCS upload of {self._name!r} is not making progress")
-
-    def _put(self, data: bytes, total: int | None) -> requests.Response:
-        size = "*" if total is None else str(total)
-        span = f"{self._offset}-{self._offset + len(data) - 1}" if data else "*"
-        # fake-gcs-server takes the object's content type from every chunk's header.
-        headers = {"Content-Range": f"bytes {span}/{size}", "Content-Type": self._content_type}
-        try:
-            return self._session.request(
-                "PUT", self._url, data=data, headers=headers, timeout=self._timeout
-            )
-        except _UNAVAILABLE as exc:
-            self.abort()
-            raise StorageUnavailable(f"GCS upload of {self._name!r} failed: {exc}") from exc
-
-
-def _persisted_bytes(response: requests.Response) -> int:
-    """Bytes stored so far, from a 308's `Range: bytes=0-N` (absent means none)."""
-    header = response.headers.get("Range", "")
-    if not header.startswith("bytes=0-"):
-        return 0
-    return int(header.removeprefix("bytes=0-")) + 1
+def _describe(blob: storage.Blob) -> ObjectInfo:
+    content_type = blob.content_type or "application/octet-stream"
+    return ObjectInfo(
+        blob.name, blob.size, content_type, str(blob.generation), md5_hex(blob.md5_hash)
+    )

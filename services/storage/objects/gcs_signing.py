@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from google.api_core.exceptions import GoogleAPIError
@@ -104,3 +106,10 @@ def choose_signer(
         return credentials
     # Cloud Run and other metadata-server credentials hold no private key.
     return IamBlobSigner(credentials, endpoint=iam_endpoint, email=service_account_email)
+
+
+def v4_expires_at(url: str) -> datetime:
+    """When a V4 signed URL expires: its X-Goog-Date plus X-Goog-Expires, as GCS judges it."""
+    query = dict(parse_qsl(urlsplit(url).query))
+    signed_at = datetime.strptime(query["X-Goog-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    return signed_at + timedelta(seconds=int(query["X-Goog-Expires"]))

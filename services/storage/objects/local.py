@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import json
 import os
 import pathlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import BinaryIO
-from urllib.parse import quote
 
-from services.core.errors import Forbidden, ObjectMissing, StorageUnavailable
-from services.storage.objects.base import FileRange, ObjectInfo
+from services.core.errors import ObjectMissing, StorageUnavailable
+from services.storage.objects.base import (
+    FileRange,
+    ObjectInfo,
+    ObjectWriter,
+    SignedGrant,
+    SignedUpload,
+)
 from services.storage.objects.direct_io import DirectFile
+from services.storage.objects.local_signing import LocalUrlSigner
 
 MIB = 1024 * 1024
 _TMP_DIR = ".tmp"
@@ -45,7 +50,7 @@ def check_range(start: int, end: int) -> None:
 class LocalObjectStore:
     """Objects as files under `root`.
 
-    Layout: `root/<name>` is a small JSON record (generation, content type, size) and the
+    Layout: `root/<name>` is a small JSON record (generation, content type, size, MD5) and the
     bytes live beside it in the hidden `.<basename>.<generation>`, which is never rewritten.
     Replacing the record is the commit point, so a crash leaves either the old object or
     the new one (plus an invisible orphan), never bytes without their metadata, and a
@@ -68,9 +73,8 @@ class LocalObjectStore:
         # Failure here is reported by ping() and the first write, not at construction.
         with contextlib.suppress(OSError):
             self._root.mkdir(parents=True, exist_ok=True)
-        self._key = signing_key
+        self._signer = LocalUrlSigner(signing_key, clock)
         self._chunk_bytes = chunk_bytes
-        self._clock = clock
 
     @property
     def root(self) -> pathlib.Path:
@@ -112,39 +116,50 @@ class LocalObjectStore:
         _unlink_quietly(_data_path(record, info.generation))
         return True
 
+    def compose(self, sources: list[str], destination: str, content_type: str) -> ObjectInfo:
+        """Copy the sources in bounded chunks into a new upload of `destination`, then commit.
+
+        The copy is hashed as it is written, so a composed object has an MD5 like any other.
+        """
+        if not sources:
+            raise ValueError("compose needs at least one source")
+        self._record_path(destination)
+        records = [(source, self._record_path(source)) for source in sources]
+        for source, record in records:
+            self._read_record(source, record)  # a missing part fails before any copying
+        writer = self.open_writer(destination, content_type)
+        try:
+            for source, record in records:
+                self._copy_into(writer, source, record)
+        except BaseException:
+            writer.abort()
+            raise
+        return writer.commit()
+
     def signed_url(self, name: str, ttl_seconds: int, download_name: str | None = None) -> str:
         """A relative /signed/ URL carrying an expiry and an HMAC over name, expiry, filename."""
-        check_object_name(name)
-        if ttl_seconds <= 0:
-            raise ValueError("ttl_seconds must be positive")
-        expires = int(self._clock()) + ttl_seconds
-        signature = self._signature(name, expires, download_name)
-        url = f"/signed/{quote(name, safe='/')}?expires={expires}&signature={signature}"
-        if download_name is not None:
-            url += f"&filename={quote(download_name, safe='')}"
-        return url
+        return self._signer.download_url(check_object_name(name), ttl_seconds, download_name)
 
-    def verify_signed_url(
-        self, name: str, expires: str, signature: str, download_name: str | None
-    ) -> None:
-        """Raise Forbidden unless the parts come from an unexpired signed_url() of this key."""
-        refused = Forbidden("Invalid or expired signature")
-        if not (expires.isascii() and expires.isdigit()):
-            raise refused
-        expected = self._signature(name, int(expires), download_name).encode()
-        given = signature.encode("utf-8", "surrogatepass")
-        if not hmac.compare_digest(expected, given) or int(expires) < self._clock():
-            raise refused
+    def signed_upload_url(
+        self,
+        name: str,
+        ttl_seconds: int,
+        *,
+        content_type: str | None = None,
+        max_bytes: int | None = None,
+    ) -> SignedUpload:
+        """A relative /signed/ PUT URL, served by this service, signed like the GET URLs."""
+        self._record_path(name)
+        return self._signer.upload(name, ttl_seconds, content_type, max_bytes)
+
+    def verify_signed(self, name: str, method: str, params: Mapping[str, str]) -> SignedGrant:
+        """What an unexpired, untampered /signed/ URL grants; Forbidden otherwise."""
+        return self._signer.verify(name, method, params)
 
     def ping(self) -> None:
         """Raise StorageUnavailable unless the root is a writable directory."""
         if not self._root.is_dir() or not os.access(self._root, os.W_OK | os.X_OK):
             raise StorageUnavailable(f"{self._root} is not a writable directory")
-
-    def _signature(self, name: str, expires: int, download_name: str | None) -> str:
-        # JSON keeps the fields unambiguous: no separator can be smuggled into a name.
-        message = json.dumps([name, expires, download_name]).encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
     def _record_path(self, name: str) -> pathlib.Path:
         path = self._root / check_object_name(name)
@@ -160,7 +175,10 @@ class LocalObjectStore:
             raise ObjectMissing(name) from exc
         except (OSError, ValueError) as exc:
             raise StorageUnavailable(f"unreadable object record for {name}: {exc}") from exc
-        return ObjectInfo(name, fields["size"], fields["content_type"], fields["generation"])
+        # Records written before the store kept an MD5 have none: report it unknown.
+        return ObjectInfo(
+            name, fields["size"], fields["content_type"], fields["generation"], fields.get("md5")
+        )
 
     def _open_current(self, name: str, record: pathlib.Path) -> BinaryIO:
         # A rewrite may delete the generation we just read about; the record then names
@@ -175,8 +193,22 @@ class LocalObjectStore:
                 raise StorageUnavailable(str(exc)) from exc
         raise ObjectMissing(name)
 
+    def _copy_into(self, writer: ObjectWriter, name: str, record: pathlib.Path) -> None:
+        with self._open_current(name, record) as file:
+            try:
+                while chunk := file.read(self._chunk_bytes):
+                    writer.write(chunk)
+            except OSError as exc:
+                raise StorageUnavailable(f"cannot read {name}: {exc}") from exc
+
     def _commit(
-        self, name: str, record: pathlib.Path, tmp: pathlib.Path, content_type: str, size: int
+        self,
+        name: str,
+        record: pathlib.Path,
+        tmp: pathlib.Path,
+        content_type: str,
+        size: int,
+        md5: str,
     ) -> ObjectInfo:
         try:
             previous = self._read_record(name, record).generation
@@ -187,7 +219,7 @@ class LocalObjectStore:
             generation = str(int(previous) + 1)
         record.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, _data_path(record, generation))
-        fields = {"generation": generation, "content_type": content_type, "size": size}
+        fields = {"generation": generation, "content_type": content_type, "size": size, "md5": md5}
         record_tmp = self._root / _TMP_DIR / f"{uuid.uuid4().hex}.json"
         with open(record_tmp, "wb") as file:
             file.write(json.dumps(fields).encode())
@@ -197,7 +229,7 @@ class LocalObjectStore:
         _fsync_dir(record.parent)
         if previous is not None and previous != generation:
             _unlink_quietly(_data_path(record, previous))
-        return ObjectInfo(name, size, content_type, generation)
+        return ObjectInfo(name, size, content_type, generation, md5)
 
 
 class LocalObjectWriter:
@@ -216,6 +248,8 @@ class LocalObjectWriter:
             self._file = DirectFile(self._tmp)
         except OSError as exc:
             raise StorageUnavailable(f"cannot start upload: {exc}") from exc
+        # Hashed as it is written: the MD5 costs no second read of the file.
+        self._md5 = hashlib.md5(usedforsecurity=False)
         self._closed = False
 
     def write(self, chunk: bytes) -> None:
@@ -226,6 +260,7 @@ class LocalObjectWriter:
             self._file.write(chunk)
         except OSError as exc:
             raise StorageUnavailable(f"cannot write upload: {exc}") from exc
+        self._md5.update(chunk)
 
     def commit(self) -> ObjectInfo:
         """Flush to disk and move the object into place atomically."""
@@ -234,7 +269,12 @@ class LocalObjectWriter:
         try:
             self._file.finish()
             info = self._store._commit(
-                self._name, self._record, self._tmp, self._content_type, self._file.size
+                self._name,
+                self._record,
+                self._tmp,
+                self._content_type,
+                self._file.size,
+                self._md5.hexdigest(),
             )
         except OSError as exc:
             self.abort()

@@ -79,7 +79,7 @@ def test_storage_failure_during_delete_is_503_and_the_retry_converges(
     failing.fail_delete = True
     response = client.delete("/delete-file", json={"filename": "a.mp4"}, headers=auth())
     assert response.status_code == 503
-    assert response.get_json() == {"error": "injected delete failure"}
+    assert response.get_json() == {"error": "Storage is temporarily unavailable"}
     # The file is hidden at once, its quota still counted until the delete completes.
     assert client.get("/stream/video/a.mp4", headers=auth()).status_code == 404
     assert client.get("/storage-status", headers=auth()).get_json()["files"] == []

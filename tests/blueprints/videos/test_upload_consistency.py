@@ -67,7 +67,7 @@ def test_storage_failure_mid_upload_leaves_nothing(make_app, auth, database, sto
     client = make_app(store_override=failing).test_client()
     response = upload(client, auth(), make_video_of_size(200_000), "a.mp4")
     assert response.status_code == 503
-    assert response.get_json() == {"error": "injected write failure"}
+    assert response.get_json() == {"error": "Storage is temporarily unavailable"}
     assert stored_names(database, "alice") == []
     acct = account(database, "alice")
     assert acct["used_bytes"] == 0 and acct["bandwidth"]["2026-11-21"] == 0

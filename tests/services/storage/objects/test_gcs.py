@@ -9,17 +9,20 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import google.oauth2.credentials
 import pytest
 import requests
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from werkzeug import Request, Response
 
 from app.wiring.storage import gcs_store
-from services.core.errors import StorageUnavailable
+from services.core.errors import NotFound, ObjectMissing, StorageUnavailable
+from services.storage.objects.gcs import COMPOSE_TMP_PREFIX
 from tests.fixtures.gcs import (
     PROJECT,
     SIGNER_EMAIL,
@@ -27,7 +30,7 @@ from tests.fixtures.gcs import (
     service_account_info,
     signing_private_key,
 )
-from tests.fixtures.objects import CHUNK, SIZE, put, read
+from tests.fixtures.objects import CHUNK, SIZE, md5, put, read
 
 pytest_plugins = ["tests.fixtures.gcs"]
 
@@ -40,16 +43,30 @@ def payload() -> bytes:
 # --- GCS ---------------------------------------------------------------------------------
 
 
-def verify_v4_url(url: str) -> str:
-    """Check X-Goog-Signature against the test key; return the string that was signed."""
+def verify_v4_url(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> str:
+    """Check X-Goog-Signature against the test key; return the string that was signed.
+
+    `headers` are the ones the client sends besides Host: what GCS rebuilds the signed
+    request from, so a URL signed for other headers fails here as it would at GCS.
+    """
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     signature = bytes.fromhex(query.pop("X-Goog-Signature"))
     canonical_query = "&".join(
         sorted(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in query.items())
     )
+    sent = {"host": parts.netloc, **{k.lower(): v for k, v in (headers or {}).items()}}
+    signed_names = query["X-Goog-SignedHeaders"].split(";")
+    canonical_headers = "".join(f"{name}:{sent[name]}\n" for name in signed_names)
     canonical_request = "\n".join(
-        ["GET", parts.path, canonical_query, f"host:{parts.netloc}\n", "host", "UNSIGNED-PAYLOAD"]
+        [
+            method,
+            parts.path,
+            canonical_query,
+            canonical_headers,
+            ";".join(signed_names),
+            "UNSIGNED-PAYLOAD",
+        ]
     )
     scope = query["X-Goog-Credential"].split("/", 1)[1]
     string_to_sign = "\n".join(
@@ -251,3 +268,147 @@ def test_gcs_connection_lost_mid_stream_is_storage_unavailable(truncating_server
 def test_gcs_rejects_chunk_sizes_gcs_would_refuse():
     with pytest.raises(ValueError):
         make_gcs_service(type("S", (), {"url": "http://127.0.0.1:9"}), "b", chunk_bytes=1000)
+
+
+# --- signed upload URLs: what GCS checks, as far as the emulator lets us see -------------
+
+
+def test_gcs_signed_upload_url_signs_method_type_and_length_range(gcs_store):
+    upload = gcs_store.signed_upload_url(
+        "videos/ab/upload", 600, content_type="video/mp4", max_bytes=5000
+    )
+
+    assert upload.method == "PUT"
+    assert upload.headers == {
+        "Content-Type": "video/mp4",
+        "x-goog-content-length-range": "0,5000",
+    }
+    verify_v4_url(upload.url, "PUT", upload.headers)
+    query = dict(parse_qsl(urlsplit(upload.url).query))
+    assert query["X-Goog-SignedHeaders"] == "content-type;host;x-goog-content-length-range"
+    assert query["X-Goog-Expires"] == "600"
+    signed_at = datetime.strptime(query["X-Goog-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    assert upload.expires_at == signed_at + timedelta(seconds=600)
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"Content-Type": "text/html"},
+        {"x-goog-content-length-range": "0,999999999"},
+    ],
+    ids=["content-type", "length-range"],
+)
+def test_gcs_signed_upload_url_does_not_verify_with_other_headers(gcs_store, changed):
+    upload = gcs_store.signed_upload_url(
+        "videos/ab/upload", 600, content_type="video/mp4", max_bytes=5000
+    )
+
+    verify_v4_url(upload.url, "PUT", upload.headers)
+    with pytest.raises(InvalidSignature):
+        verify_v4_url(upload.url, "PUT", {**upload.headers, **changed})
+    with pytest.raises(InvalidSignature):
+        verify_v4_url(upload.url, "GET", upload.headers)
+
+
+def test_fake_gcs_server_enforces_nothing_on_signed_puts(gcs_store, payload):
+    """What the emulator does with PUTs GCS would refuse: it stores them all.
+
+    So the contract's refusal tests are strict xfails on GCS, and the signing itself is
+    checked against the test key above.
+    """
+    upload = gcs_store.signed_upload_url(
+        "videos/ab/lax", 60, content_type="video/mp4", max_bytes=10
+    )
+    forged = upload.url.replace("X-Goog-Signature=", "X-Goog-Signature=00")
+
+    over_limit = requests.put(upload.url, data=payload[:11], headers=upload.headers, timeout=10)
+    assert over_limit.status_code == 200
+    assert gcs_store.stat("videos/ab/lax").size == 11
+    unsigned_type = {**upload.headers, "Content-Type": "text/html"}
+    forged_answer = requests.put(forged, data=b"<p>", headers=unsigned_type, timeout=10)
+    assert forged_answer.status_code == 200
+    assert gcs_store.stat("videos/ab/lax").content_type == "text/html"
+    assert requests.get(upload.url, timeout=10).content == b"<p>"
+
+
+def test_gcs_store_serves_no_signed_urls_itself(gcs_store):
+    with pytest.raises(NotFound):
+        gcs_store.verify_signed("videos/ab/x", "GET", {"expires": "1", "signature": "0"})
+
+
+# --- compose in rounds -------------------------------------------------------------------
+
+
+def bucket_names(fake_gcs, bucket: str) -> list[str]:
+    """Every object in the bucket, listed through the JSON API."""
+    listing = requests.get(f"{fake_gcs.url}/storage/v1/b/{bucket}/o", timeout=10).json()
+    return sorted(item["name"] for item in listing.get("items", []))
+
+
+def test_gcs_compose_in_rounds_leaves_no_intermediate_objects(gcs_store, fake_gcs, gcs_bucket_name):
+    names = [f"parts/p/{index:02}" for index in range(65)]  # 3 groups, then one call
+    for index, name in enumerate(names):
+        put(gcs_store, name, bytes([index]) * 10)
+
+    info = gcs_store.compose(names, "videos/ab/joined", "video/mp4")
+
+    assert info.size == 650
+    assert bucket_names(fake_gcs, gcs_bucket_name) == sorted([*names, "videos/ab/joined"])
+
+
+def test_gcs_failed_compose_in_rounds_deletes_its_intermediates(
+    gcs_store, fake_gcs, gcs_bucket_name
+):
+    names = [f"parts/q/{index:02}" for index in range(40)]
+    for name in names:
+        put(gcs_store, name, b"x")
+    gcs_store.delete(names[35])  # in the second group: the first one is composed already
+
+    with pytest.raises(ObjectMissing):
+        gcs_store.compose(names, "videos/ab/never", "video/mp4")
+
+    left = bucket_names(fake_gcs, gcs_bucket_name)
+    assert left == sorted(set(names) - {names[35]})
+    assert not any(name.startswith(COMPOSE_TMP_PREFIX) for name in left)
+
+
+# --- MD5 as GCS reports it ---------------------------------------------------------------
+
+
+def test_gcs_md5_is_the_hex_of_md5hash(gcs_store, payload):
+    put(gcs_store, "videos/ab/md5", payload)
+    metadata = requests.get(
+        f"{gcs_store._bucket.client.api_endpoint}/storage/v1/b/{gcs_store._bucket.name}"
+        "/o/videos%2Fab%2Fmd5",
+        timeout=10,
+    ).json()
+
+    assert base64.b64decode(metadata["md5Hash"]).hex() == md5(payload)
+    assert gcs_store.stat("videos/ab/md5").md5 == md5(payload)
+
+
+COMPOSITE = {  # what GCS answers for a composite object: a crc32c, no md5Hash
+    "kind": "storage#object",
+    "name": "videos/ab/composite",
+    "bucket": "bucket",
+    "generation": "1700000000000001",
+    "size": "650",
+    "contentType": "video/mp4",
+    "crc32c": "AAAAAA==",
+    "componentCount": 3,
+    "etag": "CIGAgICAgICAAxAB",
+}
+
+
+def test_gcs_composite_object_has_no_md5(httpserver):
+    path = "/storage/v1/b/bucket/o/videos/ab/composite"  # matched after %2F is decoded
+    httpserver.expect_request(path, method="GET").respond_with_json(COMPOSITE)
+    httpserver.expect_request(f"{path}/compose", method="POST").respond_with_json(COMPOSITE)
+    server = type("Server", (), {"url": httpserver.url_for("/").rstrip("/")})
+    service = make_gcs_service(server, "bucket", chunk_bytes=CHUNK, retry=None, timeout=5)
+
+    composed = service.compose(["parts/a", "parts/b"], "videos/ab/composite", "video/mp4")
+
+    assert composed.md5 is None and composed.size == 650
+    assert service.stat("videos/ab/composite") == composed

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -11,8 +13,9 @@ import pytest
 from app.wiring import utc_now
 from app.wiring.storage import local_store
 from services.core.errors import Forbidden, ObjectMissing, StorageUnavailable
+from services.storage.objects.base import SignedGrant
 from services.storage.objects.local import LocalObjectStore
-from tests.fixtures.objects import CHUNK, KEY, SIZE, put, read
+from tests.fixtures.objects import CHUNK, KEY, SIZE, md5, put, read
 
 pytest_plugins = ["tests.fixtures.gcs"]
 
@@ -55,7 +58,8 @@ def test_local_signed_url_verifies_its_own_parts(local):
     name, query = signed_parts(local.signed_url("videos/ab/c d", 60, download_name="My clip.mp4"))
 
     assert name == "videos/ab/c d" and query["filename"] == "My clip.mp4"
-    local.verify_signed_url(name, query["expires"], query["signature"], query["filename"])
+    grant = local.verify_signed(name, "GET", query)
+    assert grant == SignedGrant("GET", download_name="My clip.mp4")
 
 
 def flip_first_hex_digit(signature: str) -> str:
@@ -72,7 +76,7 @@ def flip_first_hex_digit(signature: str) -> str:
         lambda p: {**p, "signature": flip_first_hex_digit(p["signature"])},
         lambda p: {**p, "signature": "é" * 64},
         lambda p: {**p, "filename": "other.mp4"},
-        lambda p: {**p, "filename": None},
+        lambda p: {k: v for k, v in p.items() if k != "filename"},
     ],
     ids=["name", "expires", "expires-sign", "expires-text", "signature", "non-ascii", "filename",
          "filename-dropped"],
@@ -81,26 +85,104 @@ def test_local_signed_url_refuses_tampering(local, tamper):
     name, query = signed_parts(local.signed_url("videos/ab/c", 60, download_name="clip.mp4"))
     parts = tamper({"name": name, **query})
 
+    name = parts.pop("name")
+
     with pytest.raises(Forbidden):
-        local.verify_signed_url(
-            parts["name"], parts["expires"], parts["signature"], parts["filename"]
-        )
+        local.verify_signed(name, "GET", parts)
 
 
 def test_local_signed_url_without_filename_refuses_one_added(local):
     name, query = signed_parts(local.signed_url("videos/ab/c", 60))
-    local.verify_signed_url(name, query["expires"], query["signature"], None)
+    local.verify_signed(name, "GET", query)
     with pytest.raises(Forbidden):
-        local.verify_signed_url(name, query["expires"], query["signature"], "evil.html")
+        local.verify_signed(name, "GET", {**query, "filename": "evil.html"})
+
+
+def test_local_signed_upload_url_grants_a_put_with_its_conditions(local, wall):
+    upload = local.signed_upload_url("videos/ab/c d", 60, content_type="video/mp4", max_bytes=5)
+
+    name, query = signed_parts(upload.url)
+    assert name == "videos/ab/c d" and query["method"] == "PUT"
+    assert upload.headers == {"Content-Type": "video/mp4"}
+    assert upload.expires_at == datetime.fromtimestamp(wall.now + 60, UTC)
+    grant = local.verify_signed(name, "PUT", query)
+    assert grant == SignedGrant("PUT", max_bytes=5, content_type="video/mp4")
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda p: {**p, "max": "6"},
+        lambda p: {k: v for k, v in p.items() if k != "max"},
+        lambda p: {**p, "type": "text/html"},
+        lambda p: {k: v for k, v in p.items() if k != "type"},
+        lambda p: {**p, "max": "-5"},
+        lambda p: {**p, "expires": str(int(p["expires"]) + 1)},
+        lambda p: {**p, "signature": flip_first_hex_digit(p["signature"])},
+    ],
+    ids=["max", "max-dropped", "type", "type-dropped", "max-negative", "expires", "signature"],
+)
+def test_local_signed_upload_url_refuses_tampering(local, tamper):
+    upload = local.signed_upload_url("videos/ab/c", 60, content_type="video/mp4", max_bytes=5)
+    name, query = signed_parts(upload.url)
+
+    with pytest.raises(Forbidden):
+        local.verify_signed(name, "PUT", tamper(query))
+
+
+def test_local_signed_urls_grant_only_their_own_method(local):
+    get_name, get_query = signed_parts(local.signed_url("videos/ab/c", 60))
+    put_name, put_query = signed_parts(local.signed_upload_url("videos/ab/c", 60).url)
+
+    for method in ("PUT", "DELETE"):
+        with pytest.raises(Forbidden):
+            local.verify_signed(get_name, method, get_query)
+    with pytest.raises(Forbidden):  # claiming the other method breaks the signature
+        local.verify_signed(get_name, "PUT", {**get_query, "method": "PUT"})
+    with pytest.raises(Forbidden):
+        local.verify_signed(put_name, "GET", put_query)
+    with pytest.raises(Forbidden):
+        local.verify_signed(put_name, "GET", {k: v for k, v in put_query.items() if k != "method"})
+
+
+def test_local_signed_upload_url_expires(local, wall):
+    name, query = signed_parts(local.signed_upload_url("videos/ab/c", 60).url)
+    wall.now += 60
+    local.verify_signed(name, "PUT", query)
+    wall.now += 1
+    with pytest.raises(Forbidden):
+        local.verify_signed(name, "PUT", query)
+
+
+def test_local_signed_upload_url_refuses_a_negative_limit(local):
+    with pytest.raises(ValueError):
+        local.signed_upload_url("videos/ab/c", 60, max_bytes=-1)
+    with pytest.raises(ValueError):
+        local.signed_upload_url("videos/ab/c", 0)
+
+
+def test_local_object_recorded_without_md5_has_none(local, payload):
+    """Records written before the store kept an MD5 still describe their object."""
+    put(local, "videos/ab/old", payload)
+    record = local.root / "videos/ab/old"
+    fields = json.loads(record.read_bytes())
+    del fields["md5"]
+    record.write_text(json.dumps(fields))
+
+    info = local.stat("videos/ab/old")
+
+    assert info.md5 is None and info.size == SIZE
+    assert b"".join(read(local, "videos/ab/old", 0, SIZE - 1)) == payload
+    assert local.compose(["videos/ab/old"], "videos/ab/copy", "video/mp4").md5 == md5(payload)
 
 
 def test_local_signed_url_expires(local, wall):
     name, query = signed_parts(local.signed_url("videos/ab/c", 60))
     wall.now += 60
-    local.verify_signed_url(name, query["expires"], query["signature"], None)
+    local.verify_signed(name, "GET", query)
     wall.now += 1
     with pytest.raises(Forbidden):
-        local.verify_signed_url(name, query["expires"], query["signature"], None)
+        local.verify_signed(name, "GET", query)
 
 
 HOSTILE = ["../x", "videos/../../x", "/abs", "a\\b", "", "a//b", "a/", "a\0b", "./a", ".tmp/x"]
@@ -114,6 +196,9 @@ def test_local_refuses_names_that_could_leave_the_root(local, tmp_path, name):
         lambda: local.read_range(name, 0, 1),
         lambda: local.delete(name),
         lambda: local.signed_url(name, 60),
+        lambda: local.signed_upload_url(name, 60),
+        lambda: local.compose(["videos/ab/c"], name, "text/plain"),
+        lambda: local.compose([name], "videos/ab/c", "text/plain"),
     ]
     for call in calls:
         with pytest.raises(ValueError):
