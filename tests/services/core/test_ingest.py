@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from services.core.errors import (
@@ -55,12 +57,15 @@ class CountingStore:
         return Counting()
 
 
-def test_the_object_is_named_by_its_sniffed_type_and_committed(store):
+@pytest.mark.parametrize("backend", ["store", "gcs_store"], ids=["local", "gcs"])
+def test_the_object_is_named_by_its_sniffed_type_and_committed(request, backend):
+    store = request.getfixturevalue(backend)
     png = make_image("png")
     info = Ingest(store).store_upload(
         chunked(png), Accept(sniff_image, 10**6), lambda kind: f"shots/a.{kind.split('/')[1]}"
     )
     assert (info.name, info.content_type, info.size) == ("shots/a.png", "image/png", len(png))
+    assert info.md5 == hashlib.md5(png).hexdigest()  # computed in the same pass as the write
     assert b"".join(store.read_range("shots/a.png", 0, len(png) - 1)) == png
 
 
