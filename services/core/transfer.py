@@ -9,7 +9,8 @@ from urllib.parse import quote
 
 from services.core.errors import RangeNotSatisfiable
 
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+# ASCII digits only (RFC 9110 DIGIT); \d would also take other scripts' digits.
+_RANGE = re.compile(r"^\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -51,19 +52,31 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     first, last = match.groups()
     if first == "" and last == "":
         return None
+    # Every position is read as at most size + 1, "past the end": a header may carry more
+    # digits than int() will convert, and no number beyond the object means more than that.
+    beyond = size + 1
     if first == "":
-        suffix = int(last)
+        suffix = _position(last, beyond)
         if suffix == 0 or size == 0:
             raise RangeNotSatisfiable(size)
         return ByteRange(max(0, size - suffix), size - 1, size)
-    start = int(first)
-    if last != "" and int(last) < start:
+    start = _position(first, beyond)
+    end = None if last == "" else _position(last, beyond)
+    if end is not None and end < start:
         return None
     if start >= size:
         raise RangeNotSatisfiable(size)
-    if last == "":
+    if end is None:
         return ByteRange(start, size - 1, size, open_ended=True)
-    return ByteRange(start, min(int(last), size - 1), size)
+    return ByteRange(start, min(end, size - 1), size)
+
+
+def _position(digits: str, ceiling: int) -> int:
+    """The value of a string of ASCII digits, or `ceiling` when it is not smaller."""
+    significant = digits.lstrip("0")
+    if len(significant) > len(str(ceiling)):
+        return ceiling
+    return min(int(significant or "0"), ceiling)
 
 
 def content_disposition(filename: str, kind: str = "attachment") -> str:

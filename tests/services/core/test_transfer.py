@@ -40,6 +40,31 @@ def test_unsatisfiable_ranges(header, size):
     assert caught.value.size == size
 
 
+HUGE = "9" * 4301  # past Python's int-conversion limit (sys.get_int_max_str_digits)
+
+
+@pytest.mark.parametrize("header", [f"bytes={HUGE}-", f"bytes={HUGE}-{HUGE}", f"bytes=0{HUGE}-"])
+def test_a_start_of_thousands_of_digits_is_unsatisfiable(header):
+    with pytest.raises(RangeNotSatisfiable):
+        parse_range(header, 100)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (f"bytes=10-{HUGE}", ByteRange(10, 99, 100)),
+        (f"bytes=-{HUGE}", ByteRange(0, 99, 100)),
+        (f"bytes={'0' * 5000}7-{'0' * 5000}9", ByteRange(7, 9, 100)),
+    ],
+)
+def test_an_end_or_suffix_of_thousands_of_digits_is_clamped(header, expected):
+    assert parse_range(header, 100) == expected
+
+
+def test_non_ascii_digits_are_not_numbers():
+    assert parse_range("bytes=\u0661-\u0662", 100) is None
+
+
 def test_open_ranges_are_sliced_and_closed_ranges_are_not():
     assert parse_range("bytes=0-", 100).sliced(10) == ByteRange(0, 9, 100, open_ended=True)
     assert parse_range("bytes=0-50", 100).sliced(10) == ByteRange(0, 50, 100)
