@@ -110,6 +110,18 @@ def test_open_ended_ranges_come_back_in_bounded_slices(make_app, auth):
     assert response.headers["Content-Range"] == f"bytes 0-99999/{SIZE}"
 
 
+@pytest.mark.parametrize("start", [0, 1000])
+def test_download_serves_an_open_ended_range_whole(make_app, auth, start):
+    client = make_app(STREAM_SLICE_BYTES=65_536).test_client()
+    data = make_video_of_size(SIZE)
+    upload(client, auth(), data, "clip.mp4")
+    response = client.get("/download/disk/clip.mp4", headers={**auth(), "Range": f"bytes={start}-"})
+    assert response.status_code == 206
+    assert response.headers["Content-Range"] == f"bytes {start}-{SIZE - 1}/{SIZE}"
+    assert response.headers["Content-Length"] == str(SIZE - start)
+    assert response.data == data[start:]
+
+
 def test_bodies_over_the_length_limit_are_sent_without_content_length(make_app, auth):
     client = make_app(RESPONSE_LENGTH_LIMIT_BYTES=100_000).test_client()
     data = make_video_of_size(SIZE)
