@@ -12,6 +12,10 @@ from services.core.errors import RangeNotSatisfiable
 # ASCII digits only (RFC 9110 DIGIT); \d would also take other scripts' digits.
 _RANGE = re.compile(r"^\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*$", re.IGNORECASE)
 
+# Quoted-string specials and path separators; runs of dots could climb out of a directory.
+_UNSAFE_IN_FALLBACK = frozenset('"\\/')
+_DOT_RUNS = re.compile(r"\.{2,}")
+
 
 @dataclass(frozen=True)
 class ByteRange:
@@ -80,10 +84,20 @@ def _position(digits: str, ceiling: int) -> int:
 
 
 def content_disposition(filename: str, kind: str = "attachment") -> str:
-    """A Content-Disposition value that survives any file name (RFC 6266 / RFC 5987)."""
+    """A Content-Disposition value that survives any file name (RFC 6266 / RFC 5987).
+
+    The UTF-8 `filename*` carries the real name. The ASCII `filename` fallback, for old
+    clients, is built with NFKD, which maps look-alikes back to ASCII ("․․／" becomes
+    "../"); so it never keeps a path separator, a run of dots or a bare dot.
+    """
     ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
-    ascii_name = "".join(c if c.isprintable() and c not in '"\\' else "_" for c in ascii_name)
-    value = f'{kind}; filename="{ascii_name or "download"}"'
+    ascii_name = "".join(
+        c if c.isprintable() and c not in _UNSAFE_IN_FALLBACK else "_" for c in ascii_name
+    )
+    ascii_name = _DOT_RUNS.sub(lambda run: "_" * len(run.group()), ascii_name)
+    if ascii_name in {"", "."}:
+        ascii_name = "download"
+    value = f'{kind}; filename="{ascii_name}"'
     if ascii_name != filename:
         value += f"; filename*=UTF-8''{quote(filename, safe='')}"
     return value

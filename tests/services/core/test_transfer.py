@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import quote
+
 import pytest
 
 from services.core.errors import RangeNotSatisfiable
@@ -85,3 +88,28 @@ def test_open_ranges_are_sliced_and_closed_ranges_are_not():
 )
 def test_content_disposition(name, expected):
     assert content_disposition(name) == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u2024\u2024\uff0f\u2024\u2024\uff0fetc\uff0fpasswd",  # ․․／․․／etc／passwd
+        "\u2025\uff0fx.mp4",  # ‥／x.mp4
+        "\u2026\uff0fx.mp4",  # …／x.mp4
+        "\uff0e\uff0e\uff3cx.mp4",  # ．．＼x.mp4
+        "\ufe52\ufe52\u2044x.mp4",  # SMALL FULL STOP, FRACTION SLASH
+        "..hidden.mp4",
+        "a\\b.mp4",
+    ],
+)
+def test_ascii_fallback_never_holds_a_path_separator_or_dot_dot(name):
+    value = content_disposition(name)
+    fallback = re.search(r'filename="([^"]*)"', value).group(1)
+    assert "/" not in fallback and "\\" not in fallback and ".." not in fallback
+    assert value.endswith(f"; filename*=UTF-8''{quote(name, safe='')}")
+
+
+@pytest.mark.parametrize("name", ["\u2024.mp4", "\u2024"])
+def test_ascii_fallback_is_never_a_bare_dot(name):
+    fallback = re.search(r'filename="([^"]*)"', content_disposition(name)).group(1)
+    assert fallback not in {".", ".."}
