@@ -7,11 +7,13 @@ gunicorn exercises that path, so these tests start one.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import jwt
@@ -34,7 +36,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server_log(tmp_path_factory) -> Path:
+    """Where the server's stdout (its log lines, JSON) goes."""
+    return tmp_path_factory.mktemp("log") / "stdout.jsonl"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, server_log):
     """gunicorn serving wsgi:app on the embedded defaults, as `make run` does."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in SETTINGS and k != "APP_ENV"}
@@ -43,14 +51,14 @@ def server(tmp_path_factory):
         DATA_DIR=str(tmp_path_factory.mktemp("data")),
         JWT_SECRET_KEY=SECRET,
         RESPONSE_LENGTH_LIMIT_BYTES=str(LIMIT),
+        LOG_FORMAT="json",
     )
     command = [
         sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4",
         "--no-control-socket", "--bind", f"127.0.0.1:{port}", "wsgi:app",
     ]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    with server_log.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for(url, process)
@@ -136,3 +144,36 @@ def test_keep_alive_requests_after_a_file_body_stay_in_step(server, auth, videos
             for name, data in videos.items():
                 answer = session.get(f"{server}/stream/video/{name}", headers=auth, timeout=30)
                 assert answer.content == data
+
+
+def _access_lines(log: Path, trace_id: str) -> list[dict]:
+    """The access lines of the request that carried this trace id, once it has one."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [json.loads(line) for line in log.read_text().splitlines() if trace_id in line]
+        access = [line for line in lines if line["logger"] == "mediastore.access"]
+        if access or time.monotonic() > deadline:
+            return access
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/download/disk/small.mp4", {}, 200),  # a file body: sendfile()
+        ("/download/disk/large.mp4", {}, 200),  # a file body over the limit: chunked sendfile()
+        ("/stream/video/large.mp4", {"Range": "bytes=1000-"}, 206),
+        ("/stream/video/large.mp4", {"Range": "bytes=1000-2000"}, 206),  # primed chunks
+        ("/stream/video/nothing.mp4", {}, 404),
+    ],
+)
+def test_every_request_gets_exactly_one_access_line(
+    server, server_log, auth, videos, path, headers, status
+):
+    trace_id = uuid.uuid4().hex
+    headers = {**auth, **headers, "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}
+    answer = _get(f"{server}{path}", headers)
+    assert answer.status_code == status
+    (line,) = _access_lines(server_log, trace_id)
+    assert (line["method"], line["path"], line["status"]) == ("GET", path, status)
+    assert line["duration_ms"] >= 0
