@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.client
 import json
@@ -55,23 +56,31 @@ def video_of_3_mib() -> bytes:
 
 @contextmanager
 def stalled_upload(
-    url: str, headers: dict[str, str], name: str = "stalled.mp4", length: int = 10 * MIB
+    url: str, headers: dict[str, str], name: str = "stalled.mp4", length: int | None = 10 * MIB
 ):
-    """An upload that declares `length` bytes, sends the start of a video, then waits.
+    """An upload that declares `length` bytes (None: chunked), sends a video's start, waits.
 
     What it sends fills the upload's first read, so the upload is under way (its name is
     claimed) when it stalls.
     """
     host = urlsplit(url)
     sock = socket.create_connection((host.hostname, host.port), timeout=ANSWER_WAIT)
-    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     start = multipart(video_of_3_mib(), name)[: 3 * MIB // 2]
-    sock.sendall(
-        f"POST /upload HTTP/1.1\r\nHost: {host.netloc}\r\n{head}"
-        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-        f"Content-Length: {length}\r\n\r\n".encode()
-        + start
-    )
+    framing = {"Content-Length": str(length)}
+    if length is None:
+        framing = {"Transfer-Encoding": "chunked"}
+        start = f"{len(start):x}\r\n".encode() + start + b"\r\n"
+    fields = {
+        "Host": host.netloc,
+        **headers,
+        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+        **framing,
+    }
+    head = "".join(f"{key}: {value}\r\n" for key, value in fields.items())
+    # A refused upload may be answered, and no longer read, before all of this is sent; a
+    # client then reads the answer, as HTTP clients do.
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        sock.sendall(f"POST /upload HTTP/1.1\r\n{head}\r\n".encode() + start)
     try:
         yield sock
     finally:
@@ -89,14 +98,14 @@ def test_a_body_that_goes_silent_is_answered_408_after_the_idle_timeout(guarded,
     with stalled_upload(url, auth()) as sock:
         status, _, body = answer_of(sock)
         assert status == 408
-        assert body == {"error": "Request Timeout"}
+        assert list(body) == ["error"] and body["error"]
         assert sock.recv(1) == b""  # and the connection is closed
     # The upload was undone: no claim is left behind.
     assert list(database["files"].find({"owner": "alice"})) == []
 
 
 def test_a_large_body_beyond_the_cap_is_503_at_once_while_small_requests_pass(
-    guarded, auth, database
+    guarded, auth, database, caplog
 ):
     url = guarded(ANSWER_WAIT * 3)  # the first upload keeps its slot for the whole test
     with stalled_upload(url, auth(), "holder.mp4"):
@@ -114,23 +123,18 @@ def test_a_large_body_beyond_the_cap_is_503_at_once_while_small_requests_pass(
             "DELETE", "/delete-file", small, {**auth(), "Content-Type": "application/json"}
         )
         assert client.getresponse().status == 404  # answered, not 503
+    # The guard's answers are logged like any other.
+    access = [r.getMessage() for r in caplog.records if r.name == "mediastore.access"]
+    assert any(line.startswith("POST /upload 503 ") for line in access)
 
 
 def test_a_body_of_unknown_length_counts_as_large(guarded, auth, database):
     url = guarded(ANSWER_WAIT * 3)
     with stalled_upload(url, auth(), "holder.mp4"):
         wait_until_receiving(database, "holder.mp4")
-        client = connect(url)
-        client.request(
-            "POST",
-            "/upload",
-            iter([multipart(b"\0" * 100, "chunked.mp4")]),
-            {**auth(), "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
-            encode_chunked=True,
-        )
-        response = client.getresponse()
-        assert response.status == 503
-        assert response.getheader("Retry-After") == "7"
+        with stalled_upload(url, auth(), "chunked.mp4", length=None) as chunked:
+            status, headers, _ = answer_of(chunked)
+        assert status == 503 and headers["Retry-After"] == "7"
 
 
 def test_the_slot_is_free_again_once_a_large_body_has_been_answered(guarded, auth):
