@@ -81,7 +81,7 @@ def _wait_for(url: str, process: subprocess.Popen) -> None:
         try:
             if requests.get(f"{url}/health", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening, or still booting
             time.sleep(0.1)
     raise RuntimeError("gunicorn did not answer /health")
 
