@@ -23,7 +23,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     APP_ENV=production \
-    PORT=8080
+    PORT=8080 \
+    GUNICORN_THREADS=8
 
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin mediastore
 COPY --from=build /opt/venv /opt/venv
@@ -41,9 +42,11 @@ USER mediastore
 
 EXPOSE 8080
 
-# One worker, eight threads: Cloud Run scales instances, not processes. --timeout 0 leaves
-# request time limits to Cloud Run. No --preload: gRPC clients created before fork hang.
+# One worker, GUNICORN_THREADS (eight) threads: Cloud Run scales instances, not processes. The
+# app reads the same variable to cap large uploads at all threads but two (app/http_guard.py).
+# --timeout 0: request time limits are Cloud Run's, and idle request bodies time out in the
+# app (REQUEST_BODY_IDLE_TIMEOUT_SECONDS). No --preload: gRPC clients created before fork hang.
 # --no-control-socket: gunicorn >= 25.1 otherwise tries to open a runtime-control socket under
 # $HOME, which this user has none of; Cloud Run has no use for it. exec makes gunicorn PID 1, so
 # it receives Cloud Run's SIGTERM directly.
-CMD ["/bin/sh", "-c", "exec gunicorn --workers 1 --threads 8 --timeout 0 --no-control-socket --bind :$PORT wsgi:app"]
+CMD ["/bin/sh", "-c", "exec gunicorn --workers 1 --threads $GUNICORN_THREADS --timeout 0 --no-control-socket --bind :$PORT wsgi:app"]

@@ -86,6 +86,15 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "STORAGE_READ_CHUNK_BYTES": (1 * MIB, _int),
     "STREAM_SLICE_BYTES": (4 * MIB, _int),
     "RESPONSE_LENGTH_LIMIT_BYTES": (32 * MIB, _int),
+    # Request bodies at the WSGI edge (app/http_guard.py). GUNICORN_THREADS is how many
+    # threads `make run` and the image start; large bodies (over LARGE_BODY_BYTES, or of
+    # unknown length) may hold at most MAX_CONCURRENT_LARGE_BODIES of them (default: all but
+    # two), and a body read that waits longer than the idle timeout fails with 408.
+    "GUNICORN_THREADS": (8, _int),
+    "REQUEST_BODY_IDLE_TIMEOUT_SECONDS": (60.0, float),
+    "LARGE_BODY_BYTES": (1 * MIB, _int),
+    "MAX_CONCURRENT_LARGE_BODIES": (None, _int),
+    "LARGE_BODY_RETRY_AFTER_SECONDS": (5, _int),
 }
 
 

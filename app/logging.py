@@ -7,21 +7,25 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from flask import Flask, Response, has_request_context, request
+from flask import Flask, has_request_context, request
 from flask.logging import default_handler
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.wsgi import get_path_info
 
 from config import ConfigError
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 HANDLER_NAME = "mediastore"
 ACCESS_LOGGER = "mediastore.access"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-_START_KEY = "mediastore.request_started"
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$")
 _CLOUD_TRACE = re.compile(r"^([0-9a-fA-F]{32})(?:/([0-9]*))?(?:;o=([0-9]+))?$")
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged.
@@ -170,7 +174,10 @@ def configure_logging(app: Flask, *, stream: TextIO | None = None) -> None:
     root.setLevel(_level(app.config.get("LOG_LEVEL", "INFO")))
     # Flask's own stderr handler would print every app.logger record a second time.
     app.logger.removeHandler(default_handler)
-    _register_access_log(app)
+    # Outermost, and once however often logging is configured; what wraps the app before
+    # this (the body guard) is timed and logged with it.
+    if not isinstance(app.wsgi_app, AccessLog):
+        app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]
 
 
 def _formatter(config: Mapping[str, Any]) -> logging.Formatter:
@@ -189,37 +196,89 @@ def _level(name: str) -> int:
     return levels[str(name).upper()]
 
 
-def _register_access_log(app: Flask) -> None:
-    # Module-level hooks, checked by identity, so configuring an app twice logs once.
-    before = app.before_request_funcs.setdefault(None, [])
-    after = app.after_request_funcs.setdefault(None, [])
-    if _start_clock not in before:
-        before.insert(0, _start_clock)
-    if _log_access_when_sent not in after:
-        after.append(_log_access_when_sent)
+class AccessLog:
+    """WSGI middleware: one access line per request, written when the server closes the body.
+
+    Flask's own hooks cannot do this: a streamed or file-wrapped response is handed to the
+    server as it is, so nothing Flask registers on it runs once the body has gone out. The
+    line's time therefore runs from the call to the close, and covers the body.
+    """
+
+    def __init__(self, wsgi_app: WSGIApplication) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        fields: dict[str, Any] = {
+            "method": environ.get("REQUEST_METHOD", ""),
+            "path": "/" + get_path_info(environ).lstrip("/"),
+            "status": 500,  # until the application starts a response
+        }
+        trace = parse_trace_headers(EnvironHeaders(environ))
+
+        def start(status: str, headers: list, exc_info: Any = None) -> Any:
+            fields["status"] = int(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        def log_access() -> None:
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            logging.getLogger(ACCESS_LOGGER).info(
+                "%s %s %s %.1fms",
+                fields["method"],
+                fields["path"],
+                fields["status"],
+                duration_ms,
+                extra={**fields, "duration_ms": duration_ms, "trace_context": trace},
+            )
+
+        try:
+            body = self.wsgi_app(environ, start)
+        except BaseException:
+            log_access()
+            raise
+        return _on_close(environ, body, log_access)
 
 
-def _start_clock() -> None:
-    request.environ[_START_KEY] = time.perf_counter()
+def _on_close(
+    environ: WSGIEnvironment, body: Iterable[bytes], callback: Callable[[], None]
+) -> Iterable[bytes]:
+    """The body, with `callback` run once when the server closes it."""
+    file_wrapper = environ.get("wsgi.file_wrapper")
+    if isinstance(file_wrapper, type) and isinstance(body, file_wrapper):
+        # The server knows its own file wrapper by type and sends it with sendfile(): keep
+        # the object, and chain the callback to the close the server calls once it is sent.
+        body.close = _then(getattr(body, "close", None), callback)  # type: ignore[attr-defined]
+        return body
+    return _ClosingBody(body, callback)
 
 
-def _log_access_when_sent(response: Response) -> Response:
-    # The line is written when the server closes the response, so a streamed download's time
-    # covers its body; the request context is gone by then, so capture what the line needs.
-    started = request.environ.get(_START_KEY, time.perf_counter())
-    fields = {"method": request.method, "path": request.path, "status": response.status_code}
-    trace = parse_trace_headers(request.headers)
+class _ClosingBody:
+    """Iterate a WSGI body; closing it closes the body, then runs the callback."""
 
-    def log_access() -> None:
-        duration_ms = round((time.perf_counter() - started) * 1000, 1)
-        logging.getLogger(ACCESS_LOGGER).info(
-            "%s %s %s %.1fms",
-            fields["method"],
-            fields["path"],
-            fields["status"],
-            duration_ms,
-            extra={**fields, "duration_ms": duration_ms, "trace_context": trace},
-        )
+    def __init__(self, body: Iterable[bytes], callback: Callable[[], None]) -> None:
+        self._chunks = iter(body)
+        self.close = _then(getattr(body, "close", None), callback)
 
-    response.call_on_close(log_access)
-    return response
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+
+def _then(first: Callable[[], None] | None, callback: Callable[[], None]) -> Callable[[], None]:
+    """A close that runs `first` (if any), then `callback` even if `first` raised; once."""
+    done = False
+
+    def close() -> None:
+        nonlocal done
+        if done:
+            return
+        done = True
+        try:
+            if first is not None:
+                first()
+        finally:
+            callback()
+
+    return close

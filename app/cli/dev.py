@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import click
@@ -37,16 +38,17 @@ def register_dev_commands(app: Flask) -> None:
         config = current_app.config
         base = config.get("PUBLIC_BASE_URL") or f"http://{config['HOST']}:{config['PORT']}"
         sample = write_sample_video(Path(config["DATA_DIR"]) / "sample.mp4")
+        # DATA_DIR keeps what was uploaded, so each start names its sample anew: the lines
+        # work as printed on every start, not only the first.
+        name = f"sample-{secrets.token_hex(4)}.mp4"
         token = mint_token("dev-user", hours=24 * 30, email="dev@example.com", username="dev")
         auth = f'-H "Authorization: Bearer {token}"'
         click.echo(f"mediastore listening on {base} (data in {Path(config['DATA_DIR']).resolve()})")
         click.echo(f"development token (user dev-user, 30 days):\n  {token}\n")
         click.echo("try it:")
-        click.echo(f"  curl -s {auth} -F 'file=@{sample}' {base}/upload")
+        click.echo(f"  curl -s {auth} -F 'file=@{sample};filename={name}' {base}/upload")
         click.echo(f"  curl -s {auth} {base}/storage-status")
-        click.echo(
-            f"  curl -s {auth} -r 0-1023 -o /tmp/part.mp4 -D - {base}/stream/video/sample.mp4"
-        )
+        click.echo(f"  curl -s {auth} -r 0-1023 -o /tmp/part.mp4 -D - {base}/stream/video/{name}")
         click.echo("")
 
 

@@ -25,8 +25,10 @@ def send_object(
     """Answer GET/HEAD for a stored object: 200, 206, 304 or 416 (via RangeNotSatisfiable).
 
     Bodies stream from storage in bounded chunks. Cloud Run cuts responses over 32 MiB
-    that declare a Content-Length, so longer bodies go out chunked, and open-ended ranges
-    (what video players send) are answered with a bounded slice the player continues from.
+    that declare a Content-Length, so longer bodies go out chunked. With
+    `slice_open_ranges` (the streaming endpoints), an open-ended range (what video players
+    send) is answered with a bounded slice the player continues from; otherwise every
+    range is served as asked.
     """
     headers = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": "private, no-cache"}
     if disposition:
@@ -35,7 +37,8 @@ def send_object(
         return Response(status=304, headers=headers)
     byte_range = _requested_range(size, etag)
     if byte_range is not None:
-        byte_range = byte_range.sliced(current_app.config["STREAM_SLICE_BYTES"])
+        if slice_open_ranges:
+            byte_range = byte_range.sliced(current_app.config["STREAM_SLICE_BYTES"])
         headers["Content-Range"] = byte_range.content_range
         start, length, status = byte_range.start, byte_range.length, 206
     else:

@@ -9,8 +9,11 @@ import re
 from datetime import datetime
 
 import pytest
-from flask import Flask
+from flask import Flask, Response, request
 from flask.logging import default_handler
+from gunicorn.http.wsgi import FileWrapper as GunicornFileWrapper
+from werkzeug.test import EnvironBuilder
+from werkzeug.wsgi import wrap_file
 
 from app.logging import (
     TraceContext,
@@ -20,6 +23,8 @@ from app.logging import (
     parse_traceparent,
 )
 from config import ConfigError
+from tests.helpers import upload
+from tests.media import make_video_of_size
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN = "00f067aa0ba902b7"
@@ -114,6 +119,79 @@ def test_access_line_per_request_carries_method_path_status_duration_and_trace()
     assert (line["method"], line["path"], line["status"]) == ("GET", "/hello", 200)
     assert line["duration_ms"] >= 0
     assert line["logging.googleapis.com/trace"] == f"projects/demo/traces/{TRACE_ID}"
+
+
+def streaming_app() -> Flask:
+    """Responses handed to the server as they are, as downloads and streams are."""
+    app = tiny_app()
+
+    @app.get("/stream")
+    def stream():
+        return Response(iter([b"one", b"two"]), status=206, direct_passthrough=True)
+
+    @app.get("/file")
+    def file():
+        return Response(
+            wrap_file(request.environ, io.BytesIO(b"x" * 10_000)), direct_passthrough=True
+        )
+
+    return app
+
+
+def access_lines(stream: io.StringIO) -> list[dict]:
+    return [line for line in json_lines(stream) if line["logger"] == "mediastore.access"]
+
+
+def test_a_streamed_response_gets_one_access_line_once_its_body_is_sent():
+    app, stream = streaming_app(), io.StringIO()
+    configure_logging(app, stream=stream)
+    response = app.test_client().get("/stream", buffered=False)
+    assert access_lines(stream) == []  # the body has not gone out yet
+    assert b"".join(response.response) == b"onetwo"
+    response.close()
+
+    (line,) = access_lines(stream)
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/stream", 206)
+
+
+def test_a_file_for_the_servers_sendfile_stays_its_file_wrapper_and_gets_one_access_line():
+    app, stream = streaming_app(), io.StringIO()
+    configure_logging(app, stream=stream)
+    environ = EnvironBuilder(
+        path="/file", environ_overrides={"wsgi.file_wrapper": GunicornFileWrapper}
+    ).get_environ()
+    statuses = []
+    body = app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    # gunicorn sends the body with sendfile() only if it is its own wrapper type.
+    assert isinstance(body, GunicornFileWrapper)
+    assert access_lines(stream) == []
+    assert b"".join(body) == b"x" * 10_000
+    body.close()
+    body.close()  # a second close logs nothing more
+
+    (line,) = access_lines(stream)
+    assert (line["path"], line["status"]) == ("/file", 200) and statuses == ["200 OK"]
+
+
+def test_downloads_and_streams_of_the_service_get_one_access_line_each(client, auth, capsys):
+    upload(client, auth(), make_video_of_size(300_000), "clip.mp4")
+    capsys.readouterr()
+    for path, headers in [
+        ("/download/disk/clip.mp4", {}),
+        ("/stream/video/clip.mp4", {}),
+        ("/stream/video/clip.mp4", {"Range": "bytes=10-"}),
+        ("/stream/video/clip.mp4", {"Range": "bytes=10-20"}),
+    ]:
+        with client.get(path, headers={**auth(), **headers}) as response:
+            assert response.status_code in (200, 206)
+
+    access = [line for line in capsys.readouterr().out.splitlines() if "mediastore.access" in line]
+    assert [line.split("mediastore.access: ")[1].rsplit(" ", 1)[0] for line in access] == [
+        "GET /download/disk/clip.mp4 200",
+        "GET /stream/video/clip.mp4 200",
+        "GET /stream/video/clip.mp4 206",
+        "GET /stream/video/clip.mp4 206",
+    ]
 
 
 def test_exception_goes_to_stack_trace_at_error():

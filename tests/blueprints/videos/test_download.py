@@ -78,6 +78,25 @@ def test_unusable_range_headers_get_the_whole_video(client, auth, video, header)
     assert response.data == video
 
 
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [
+        (f"bytes={'9' * 4301}-", 416),
+        (f"bytes=0-{'9' * 4301}", 206),
+        (f"bytes=-{'9' * 4301}", 206),
+        (f"bytes={'9' * 4301}-{'1' * 4301}", 416),
+    ],
+)
+@pytest.mark.parametrize("path", ["/download/disk/clip.mp4", "/stream/video/clip.mp4"])
+def test_range_numbers_of_thousands_of_digits_never_crash(
+    client, auth, video, path, header, status
+):
+    response = client.get(path, headers={**auth(), "Range": header})
+    assert response.status_code == status
+    if status == 206:
+        assert response.headers["Content-Range"].endswith(f"/{SIZE}")
+
+
 def test_open_ended_ranges_come_back_in_bounded_slices(make_app, auth):
     client = make_app(STREAM_SLICE_BYTES=65_536).test_client()
     data = make_video_of_size(SIZE)
@@ -89,6 +108,18 @@ def test_open_ended_ranges_come_back_in_bounded_slices(make_app, auth):
     # A player continues where the slice ended; an explicit range is served as asked.
     response = client.get("/stream/video/clip.mp4", headers={**auth(), "Range": "bytes=0-99999"})
     assert response.headers["Content-Range"] == f"bytes 0-99999/{SIZE}"
+
+
+@pytest.mark.parametrize("start", [0, 1000])
+def test_download_serves_an_open_ended_range_whole(make_app, auth, start):
+    client = make_app(STREAM_SLICE_BYTES=65_536).test_client()
+    data = make_video_of_size(SIZE)
+    upload(client, auth(), data, "clip.mp4")
+    response = client.get("/download/disk/clip.mp4", headers={**auth(), "Range": f"bytes={start}-"})
+    assert response.status_code == 206
+    assert response.headers["Content-Range"] == f"bytes {start}-{SIZE - 1}/{SIZE}"
+    assert response.headers["Content-Length"] == str(SIZE - start)
+    assert response.data == data[start:]
 
 
 def test_bodies_over_the_length_limit_are_sent_without_content_length(make_app, auth):
