@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,6 +68,12 @@ class Deletion:
     deletion_count: int
 
 
+def spellings(filename: str) -> list[str]:
+    """How a requested name may be stored: in NFC (every name since), or as given (older)."""
+    normal = unicodedata.normalize("NFC", filename)
+    return [normal] if normal == filename else [normal, filename]
+
+
 class VideoLibrary:
     """Reads and deletes committed videos; every lookup is scoped to the owner."""
 
@@ -109,7 +116,9 @@ class VideoLibrary:
 
     def find(self, user: User, filename: str) -> StoredVideo:
         """The user's committed video by name; NotFound for anyone else's or a missing one."""
-        doc = self.files.find_one({"owner": user.id, "filename": filename, "state": STORED})
+        doc = self.files.find_one(
+            {"owner": user.id, "filename": {"$in": spellings(filename)}, "state": STORED}
+        )
         if doc is None:
             raise self._not_found(user)
         return StoredVideo.from_document(doc)
@@ -138,7 +147,11 @@ class VideoLibrary:
            between 3 and the quota update leaves the quota under-credited, never over.
         """
         doc = self.files.find_one_and_update(
-            {"owner": user.id, "filename": filename, "state": {"$in": [STORED, DELETING]}},
+            {
+                "owner": user.id,
+                "filename": {"$in": spellings(filename)},
+                "state": {"$in": [STORED, DELETING]},
+            },
             {"$set": {"state": DELETING, "deleting_since": self.clock()}},
             return_document=ReturnDocument.AFTER,
         )
@@ -150,7 +163,6 @@ class VideoLibrary:
             raise NotFound(FILE_NOT_FOUND)
         self.accounts.free(user.id, doc["size"])
         at = self.clock()
-        record = self.usage.record_deletion(user, filename, doc["size"], at)
-        return Deletion(
-            filename, doc["size"], at, record["deletion_volume"], record["deletion_count"]
-        )
+        name = doc["filename"]
+        record = self.usage.record_deletion(user, name, doc["size"], at)
+        return Deletion(name, doc["size"], at, record["deletion_volume"], record["deletion_count"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from tests.helpers import stored_names, upload
@@ -42,3 +44,13 @@ def test_download_name_of_look_alike_dots_and_slashes_has_no_path_in_its_fallbac
     fallback = disposition.split('filename="', 1)[1].split('"', 1)[0]
     assert "/" not in fallback and ".." not in fallback
     assert "filename*=UTF-8''%E2%80%A4%E2%80%A4%EF%BC%8F" in disposition
+
+
+def test_a_name_sent_decomposed_finds_the_stored_file(client, auth):
+    composed, decomposed = "caf\u00e9.mp4", "cafe\u0301.mp4"
+    video = make_video_of_size(4000)
+    assert upload(client, auth(), video, composed).status_code == 200
+    quoted = quote(decomposed)
+    assert client.get(f"/stream/video/{quoted}", headers=auth()).data == video
+    deleted = client.delete("/delete-file", json={"filename": decomposed}, headers=auth())
+    assert deleted.status_code == 200 and deleted.get_json()["file_deleted"] == composed
