@@ -36,22 +36,24 @@ class PageSizeArgs(Schema):
     page_size = _size()
 
 
-class LimitPaginationRead(Schema):
+class _Totals(Schema):
     page = fields.Integer(required=True)
+    total_items = fields.Integer(required=True)
+    total_pages = fields.Integer(required=True)
+    has_next = fields.Boolean(required=True)
+    has_prev = fields.Boolean(required=True)
+
+
+class LimitPaginationRead(_Totals):
+    """The pagination block of a `?page=&limit=` listing."""
+
     limit = fields.Integer(required=True)
-    total_items = fields.Integer(required=True)
-    total_pages = fields.Integer(required=True)
-    has_next = fields.Boolean(required=True)
-    has_prev = fields.Boolean(required=True)
 
 
-class PageSizePaginationRead(Schema):
-    page = fields.Integer(required=True)
+class PageSizePaginationRead(_Totals):
+    """The pagination block of a `?page=&page_size=` listing."""
+
     page_size = fields.Integer(required=True)
-    total_items = fields.Integer(required=True)
-    total_pages = fields.Integer(required=True)
-    has_next = fields.Boolean(required=True)
-    has_prev = fields.Boolean(required=True)
 
 
 def pagination(page: Page[Any], size_name: str = "limit") -> dict[str, Any]:
