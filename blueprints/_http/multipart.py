@@ -227,10 +227,10 @@ class MultipartForm:
     def _part_body(self, limit: int | None = None) -> Iterator[bytes]:
         """Yield a part's bytes up to the next delimiter, then read past the delimiter.
 
-        The buffer is searched where it stands and handed on in slices of memoryview, not
-        joined with the next read and copied out again: at upload sizes those copies, not
-        the search, would set the speed. Only the few bytes a delimiter could straddle are
-        carried over to the next read.
+        The buffer is searched where it stands and handed on in memoryview slices; a new
+        read is not joined to the few bytes carried over (a delimiter may straddle reads)
+        unless the delimiter really starts in them. At upload sizes those copies, not the
+        search, would set the speed.
         """
         keep = len(self._delimiter) - 1
         sent = 0
@@ -250,8 +250,29 @@ class MultipartForm:
                 yield view[:-keep]
                 if limit is not None and sent >= limit:
                     return
-            if not self._fill():
-                raise InvalidRequest(TRUNCATED)
+            data = self._read()
+            carried = self._buffer
+            if (
+                carried
+                and (
+                    len(data) < keep  # too short to tell: join and look again
+                    or 0 <= (carried + data[:keep]).find(self._delimiter) < len(carried)
+                )
+            ):
+                self._buffer = carried + data  # a delimiter may start in the carried bytes
+                continue
+            if carried:
+                sent += len(carried)
+                yield carried
+            self._buffer = data
+
+    def _read(self) -> bytes:
+        """The next read of the body, which must not have ended."""
+        data = b"" if self._eof else self._stream.read(self._read_bytes)
+        if not data:
+            self._eof = True
+            raise InvalidRequest(TRUNCATED)
+        return data
 
 
 def _parse_disposition(value: bytes) -> _Part:

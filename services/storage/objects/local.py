@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import pathlib
@@ -21,6 +20,7 @@ from services.storage.objects.base import (
     SignedUpload,
 )
 from services.storage.objects.direct_io import DirectFile
+from services.storage.objects.hashing import BackgroundMD5
 from services.storage.objects.local_signing import LocalUrlSigner
 
 MIB = 1024 * 1024
@@ -248,19 +248,19 @@ class LocalObjectWriter:
             self._file = DirectFile(self._tmp)
         except OSError as exc:
             raise StorageUnavailable(f"cannot start upload: {exc}") from exc
-        # Hashed as it is written: the MD5 costs no second read of the file.
-        self._md5 = hashlib.md5(usedforsecurity=False)
+        # Hashed as it is written, on another core: the MD5 costs no second read of the file.
+        self._md5 = BackgroundMD5()
         self._closed = False
 
     def write(self, chunk: bytes) -> None:
         """Append bytes to the temporary file."""
         if self._closed:
             raise ValueError("writer is closed")
+        self._md5.update(chunk)
         try:
             self._file.write(chunk)
         except OSError as exc:
             raise StorageUnavailable(f"cannot write upload: {exc}") from exc
-        self._md5.update(chunk)
 
     def commit(self) -> ObjectInfo:
         """Flush to disk and move the object into place atomically."""
@@ -285,6 +285,7 @@ class LocalObjectWriter:
     def abort(self) -> None:
         """Close and remove the temporary file."""
         self._closed = True
+        self._md5.close()
         self._file.close()
         _unlink_quietly(self._tmp)
 
