@@ -102,16 +102,17 @@ def services(app) -> Services:
 
 @pytest.fixture
 def token(app) -> Callable[..., str]:
-    """Mint a user access token signed with the app's key."""
+    """Mint a user access token signed with the app's key; extra claims pass through."""
 
     def mint(
         subject: str = "alice",
         email: str | None = None,
         username: str | None = None,
         hours: float = 1.0,
+        **claims: Any,
     ) -> str:
         with app.app_context():
-            return mint_token(subject, hours=hours, email=email, username=username)
+            return mint_token(subject, hours=hours, email=email, username=username, **claims)
 
     return mint
 

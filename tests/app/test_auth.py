@@ -190,3 +190,15 @@ def test_mint_token_cli_prints_a_working_token(app, runner):
     )
     assert claims["sub"] == "carol" and claims["email"] == "c@example.com"
     assert claims["exp"] == NOW + 24 * 3600  # the service clock's now, plus --hours
+
+
+def test_admin_and_permission_claims_reach_the_current_user(app, token):
+    from flask_jwt_extended import verify_jwt_in_request
+
+    from blueprints._http.context import current_user
+
+    minted = token("svc", is_admin=True, permissions=["media_internal"])
+    with app.test_request_context(headers={"Authorization": f"Bearer {minted}"}):
+        verify_jwt_in_request()
+        user = current_user()
+    assert user.is_admin and user.permissions == frozenset({"media_internal"})
