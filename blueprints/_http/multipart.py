@@ -14,17 +14,15 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO
-from urllib.parse import unquote_to_bytes
 
+from blueprints._http.disposition import MALFORMED, Disposition, parse_disposition
 from services.core.errors import InvalidRequest
 
 READ_BYTES = 1024 * 1024
 MAX_HEADER_BYTES = 16 * 1024
-MALFORMED = "Malformed multipart body"
 TRUNCATED = "Upload ended before the file was complete"
 
 _BOUNDARY = re.compile(r'boundary=(?:"([^"]{1,70})"|([^\s;,"]{1,70}))', re.IGNORECASE)
-_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 @dataclass
@@ -38,12 +36,6 @@ class FilePart:
     field: str
     filename: str
     chunks: Iterator[bytes]
-
-
-@dataclass(frozen=True)
-class _Part:
-    field: str
-    filename: str | None
 
 
 def boundary_of(content_type: str) -> bytes | None:
@@ -83,7 +75,7 @@ class MultipartForm:
         self._counts: dict[str, int] = {}
         self._buffer = b""
         self._eof = False
-        self._next: _Part | None = None
+        self._next: Disposition | None = None
         self._done = False
 
     @property
@@ -159,7 +151,7 @@ class MultipartForm:
         else:
             raise InvalidRequest(TRUNCATED if not marker else MALFORMED)
 
-    def _read_headers(self) -> _Part:
+    def _read_headers(self) -> Disposition:
         disposition = None
         budget = MAX_HEADER_BYTES
         while (line := self._take_line(budget)) != b"":
@@ -173,11 +165,11 @@ class MultipartForm:
                 disposition = value.strip()
         if disposition is None:
             raise InvalidRequest("A form part has no Content-Disposition")
-        return _parse_disposition(disposition)
+        return parse_disposition(disposition)
 
     # Parts.
 
-    def _advance_to_file(self) -> _Part | None:
+    def _advance_to_file(self) -> Disposition | None:
         """Collect text fields until a file part starts (returned) or the body ends (None)."""
         while not self._done:
             part, self._next = self._next, None
@@ -189,7 +181,7 @@ class MultipartForm:
             self.values[part.field] = self._read_field(part.field)
         return None
 
-    def _admit(self, part: _Part) -> None:
+    def _admit(self, part: Disposition) -> None:
         """Refuse a part nobody asked for, a repeated text field, or one file too many."""
         count = self._counts[part.field] = self._counts.get(part.field, 0) + 1
         if part.field in self._files:
@@ -217,7 +209,7 @@ class MultipartForm:
         except UnicodeDecodeError as error:
             raise InvalidRequest(f"Form field '{field}' is not valid UTF-8") from error
 
-    def _body_then_look_ahead(self, part: _Part) -> Iterator[bytes]:
+    def _body_then_look_ahead(self, part: Disposition) -> Iterator[bytes]:
         """The part's bytes; at its end, parse on until the next file part or the body's end."""
         yield from self._part_body()
         upcoming = self._advance_to_file()
@@ -273,93 +265,3 @@ class MultipartForm:
             self._eof = True
             raise InvalidRequest(TRUNCATED)
         return data
-
-
-def _parse_disposition(value: bytes) -> _Part:
-    """Parse `form-data; name="..."; filename="..."` exactly, refusing anything ambiguous."""
-    kind, _, rest = value.partition(b";")
-    if kind.strip().lower() != b"form-data":
-        raise InvalidRequest(MALFORMED)
-    params = _parameters(rest)
-    if "name" not in params:
-        raise InvalidRequest("A form part has no name")
-    field = _text(params["name"], "Form field name")
-    if "filename*" in params:
-        return _Part(field, _extended_filename(params["filename*"]))
-    if "filename" in params:
-        return _Part(field, _text(params["filename"], "File name"))
-    return _Part(field, None)
-
-
-def _parameters(data: bytes) -> dict[str, bytes]:
-    """`; key=value` pairs, values token or quoted-string; repeated keys are refused."""
-    params: dict[str, bytes] = {}
-    pos = 0
-    while pos < len(data):
-        pos = _skip_spaces(data, pos)
-        if pos == len(data):
-            break
-        if data[pos : pos + 1] == b";":
-            pos += 1
-            continue
-        key = _TOKEN.match(data, pos)
-        if key is None or data[key.end() : key.end() + 1] != b"=":
-            raise InvalidRequest(MALFORMED)
-        name = key.group().decode("ascii").lower()
-        value, pos = _value(data, key.end() + 1)
-        if name in params:
-            raise InvalidRequest(f"Part header repeats '{name}'")
-        params[name] = value
-        pos = _skip_spaces(data, pos)
-        if pos < len(data) and data[pos : pos + 1] != b";":
-            raise InvalidRequest("Malformed part header: unexpected text after a value")
-    return params
-
-
-def _value(data: bytes, pos: int) -> tuple[bytes, int]:
-    if data[pos : pos + 1] != b'"':
-        token = _TOKEN.match(data, pos)
-        if token is None:
-            raise InvalidRequest(MALFORMED)
-        return token.group(), token.end()
-    out = bytearray()
-    pos += 1
-    while pos < len(data):
-        byte = data[pos : pos + 1]
-        if byte == b'"':
-            return bytes(out), pos + 1
-        if byte == b"\\":
-            # Only \" and \\ are escapes: browsers send a lone backslash as itself, so any
-            # other reading would change the name without telling anyone.
-            escaped = data[pos + 1 : pos + 2]
-            if escaped not in (b'"', b"\\"):
-                raise InvalidRequest("Malformed part header: a backslash escapes nothing")
-            out += escaped
-            pos += 2
-            continue
-        out += byte
-        pos += 1
-    raise InvalidRequest("Malformed part header: unterminated quoted value")
-
-
-def _skip_spaces(data: bytes, pos: int) -> int:
-    while pos < len(data) and data[pos] in b" \t":
-        pos += 1
-    return pos
-
-
-def _text(raw: bytes, what: str) -> str:
-    """Header text as UTF-8 (what browsers and curl send), refused when it is not."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise InvalidRequest(f"{what} is not valid UTF-8") from error
-
-
-def _extended_filename(raw: bytes) -> str:
-    """An RFC 5987 `filename*=UTF-8''percent-encoded` value."""
-    charset, quote, rest = raw.partition(b"'")
-    _language, quote2, encoded = rest.partition(b"'")
-    if not (quote and quote2) or charset.lower() != b"utf-8":
-        raise InvalidRequest("Malformed part header: filename* must be UTF-8''...")
-    return _text(unquote_to_bytes(encoded), "File name")
