@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 export HOST PORT
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench screenshots vendor clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+screenshots: $(STAMP)
+	MEDIASTORE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/web
+
+vendor: $(STAMP)
+	$(BIN)/python scripts/refresh_vendor.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

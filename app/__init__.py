@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask_smorest import Api
@@ -18,6 +19,7 @@ from app.wiring import build_services
 from blueprints import events, health, signed
 from blueprints.screenshots import routes as screenshots
 from blueprints.videos import delete, download, status, upload
+from blueprints.web import routes as web
 from config import load_config
 from services.registry import Services
 
@@ -53,6 +55,7 @@ def load_settings(app: Flask, overrides: Mapping[str, Any] | None) -> dict[str, 
         settings["PUBLIC_BASE_URL"] = f"http://{settings['HOST']}:{settings['PORT']}"
     if not settings.get("JWT_SECRET_KEY") and settings["JWT_ALGORITHM"] == "HS256":
         settings["JWT_SECRET_KEY"] = persistent_secret(settings["DATA_DIR"], "jwt-secret")
+    settings["WEB_STORAGE_ORIGINS"] = storage_origins(settings)
     app.config.update(settings)
     # Leave room for the multipart envelope around the largest allowed file.
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_BYTES"] + 1024 * 1024
@@ -72,6 +75,14 @@ def load_settings(app: Flask, overrides: Mapping[str, Any] | None) -> dict[str, 
     )
     configure_jwt(app, settings, read_public_key(settings))
     return settings
+
+
+def storage_origins(settings: Mapping[str, Any]) -> str:
+    """Where the page may load signed media from and PUT parts to, besides its own origin."""
+    if not settings.get("GCS_BUCKET"):
+        return ""  # the embedded store's signed URLs are the service's own
+    endpoint = urlsplit(settings.get("GCS_ENDPOINT") or "https://storage.googleapis.com")
+    return f"{endpoint.scheme}://{endpoint.netloc}"
 
 
 def url_signing_key(settings: Mapping[str, Any]) -> str:
@@ -104,8 +115,12 @@ def start_outbox_relay_with_first_request(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount every blueprint through flask-smorest so /openapi.json describes them."""
+    """Mount every API blueprint through flask-smorest so /openapi.json describes them.
+
+    The browser page is a plain Flask blueprint: it is HTML and static files, not API.
+    """
     api = Api(app)
     for module in BLUEPRINTS:
         api.register_blueprint(module.blp)
     register_error_styles(app, [module.blp for module in BLUEPRINTS])
+    app.register_blueprint(web.blp)

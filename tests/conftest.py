@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from app.auth import mint_token
 from app.wiring import build_services
+from blueprints._http.tokens import mint_token
 from config import load_config
 from services.registry import Services
 from services.storage.documents import SerializedDatabase

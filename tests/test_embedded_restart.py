@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app import create_app
-from app.auth import mint_token
+from blueprints._http.tokens import mint_token
 from tests.helpers import upload
 from tests.media import make_video_of_size
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from app.auth import mint_token
 from app.sample_video import write_sample_video
+from blueprints._http.tokens import mint_token
 
 
 def register_dev_commands(app: Flask) -> None:

@@ -9,7 +9,7 @@ import requests
 from google.cloud.storage.retry import DEFAULT_RETRY
 
 from app import create_app
-from app.auth import mint_token
+from blueprints._http.tokens import mint_token
 from tests.fixtures.gcs import service_account_info
 from tests.helpers import account, upload
 from tests.media import make_video_of_size

@@ -1,0 +1,1 @@
+"""The browser page: one page over the JSON APIs, its static files, and the API docs."""

@@ -1,0 +1,72 @@
+// The JSON APIs, called with the signed-in user's bearer token (kept in sessionStorage only).
+
+const TOKEN_KEY = "mediastore.token";
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(value) {
+  if (value) sessionStorage.setItem(TOKEN_KEY, value);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+// The claims of a JWT, read (not verified: the server verifies) to show who is signed in.
+export function claimsOf(jwt) {
+  try {
+    const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const json = decodeURIComponent(
+      [...atob(part)].map((c) => "%" + c.charCodeAt(0).toString(16).padStart(2, "0")).join(""),
+    );
+    return JSON.parse(json);
+  } catch {
+    return null;
+  }
+}
+
+// Every API answers errors as {"error": ...} or {"detail": ...}; show the text either way.
+function messageOf(body, status) {
+  const value = body && (body.error ?? body.detail);
+  if (typeof value === "string") return value;
+  if (Array.isArray(value)) return value.map((d) => `${(d.loc || []).join(".")}: ${d.msg}`).join("; ");
+  return `HTTP ${status}`;
+}
+
+// Signing out is announced to the page; any 401 means the token is no longer good.
+export const events = new EventTarget();
+
+export async function call(method, path, { json, body, headers = {} } = {}) {
+  const init = { method, headers: { ...headers } };
+  const bearer = token();
+  if (bearer) init.headers.Authorization = `Bearer ${bearer}`;
+  if (json !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(json);
+  } else if (body !== undefined) {
+    init.body = body;
+  }
+  const response = await fetch(path, init);
+  const text = await response.text();
+  const parsed = text ? safeJson(text) : null;
+  if (!response.ok) {
+    const error = new ApiError(response.status, messageOf(parsed, response.status));
+    if (response.status === 401) events.dispatchEvent(new CustomEvent("unauthorized", { detail: error.message }));
+    throw error;
+  }
+  return parsed;
+}
+
+function safeJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

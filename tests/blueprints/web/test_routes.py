@@ -1,0 +1,48 @@
+"""The page's own routes: served locked down, a development sign-in that production lacks."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+
+from tests.conftest import JWT_TEST_SECRET
+
+
+def test_page_and_docs_are_html_with_security_headers(client):
+    for path in ("/", "/docs"):
+        response = client.get(path)
+        assert response.status_code == 200 and response.mimetype == "text/html"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert b"<script>" not in response.data  # only external module scripts
+
+
+def test_dev_token_names_a_user_and_verifies(client):
+    answer = client.post("/web/dev-token", json={"name": "carol"}).get_json()
+    claims = jwt.decode(
+        answer["token"], JWT_TEST_SECRET, algorithms=["HS256"], options={"verify_exp": False}
+    )
+    assert claims["sub"] == "carol"
+    bearer = {"Authorization": f"Bearer {answer['token']}"}
+    assert client.get("/storage-status", headers=bearer).status_code == 200
+
+
+@pytest.mark.parametrize("body", [{"name": ""}, {"name": "a/b"}, {"name": 3}, [1], "x"])
+def test_dev_token_refuses_odd_names(client, body):
+    assert client.post("/web/dev-token", json=body).status_code == 400
+
+
+def test_production_has_no_dev_sign_in(make_app, tmp_path):
+    app = make_app(
+        APP_ENV="production",
+        GCS_BUCKET="b",
+        MONGO_URI="mongodb://127.0.0.1:1/x",
+        PEER_TOKEN_SECRET="p" * 40,
+        PUBSUB_VERIFY_PUSH=True,
+    )
+    client = app.test_client()
+    assert client.post("/web/dev-token", json={"name": "x"}).status_code == 404
+    assert b'data-dev-sign-in="false"' in client.get("/").data
+
+
+def test_the_clock_is_the_services(client, clock):
+    assert client.get("/web/clock").get_json()["now"] == clock().timestamp()

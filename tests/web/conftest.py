@@ -1,0 +1,90 @@
+"""Browser tests: Playwright driving Debian's Chromium headless against a live app.
+
+They run whenever a Chromium is present (`CHROMIUM`, default /usr/bin/chromium); .ci/run
+installs it when missing. Without one they are skipped, and the run's summary says so
+loudly: a green run without them has not tested the page.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.live import serve
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# What the machine's closed network needs: no background calls home, no GPU, no sandbox
+# (tests run as root).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and "tests/web/" in report.nodeid and "Chromium" in str(report.longrepr):
+        _skipped.append(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _skipped:
+        terminalreporter.write_sep(
+            "!",
+            f"BROWSER TESTS SKIPPED ({len(_skipped)}): no Chromium at {CHROMIUM}; "
+            "apt-get install -y chromium",
+            red=True,
+            bold=True,
+        )
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(make_app) -> Iterator[tuple[object, str]]:
+    """The app on a real socket: (app, base URL)."""
+    app = make_app()
+    with serve(app) as base:
+        yield app, base
+
+
+@pytest.fixture
+def page(browser, live) -> Iterator[object]:
+    """A fresh browser context (its own sessionStorage) on the live app, at phone-ish width."""
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> None:
+    """Save what the page looks like for the README, when asked (`make screenshots`).
+
+    Only on request: every run would otherwise rewrite the committed pictures.
+    """
+    if os.environ.get("MEDIASTORE_SCREENSHOTS") != "1":
+        return
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
