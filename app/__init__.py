@@ -18,12 +18,12 @@ from app.logging import configure_logging
 from app.wiring import build_services
 from blueprints import events, health, signed
 from blueprints.screenshots import routes as screenshots
-from blueprints.videos import delete, download, status, upload
+from blueprints.videos import delete, download, previews, status, upload
 from blueprints.web import routes as web
 from config import load_config
 from services.registry import Services
 
-BLUEPRINTS = (health, upload, delete, status, download, signed, events, screenshots)
+BLUEPRINTS = (health, upload, delete, status, download, previews, signed, events, screenshots)
 
 
 def create_app(

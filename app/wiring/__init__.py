@@ -19,6 +19,7 @@ from services.core.accounts import Accounts
 from services.core.ingest import Ingest
 from services.core.reservations import Holds
 from services.events.base import Publisher
+from services.previews import Previews
 from services.registry import Services
 from services.storage.objects import ObjectStore
 from services.storage.signed import SignedObjects
@@ -63,6 +64,7 @@ def build_services(
     )
     holds = Holds(accounts, clock=clock, lease_seconds=settings["UPLOAD_LEASE_SECONDS"])
     ingest = Ingest(store)
+    previews = Previews(store=store, records=database["previews"], clock=clock)
     events = build_event_bus(settings, database, clock=clock, publisher=publisher)
     videos = build_videos(
         settings,
@@ -71,6 +73,7 @@ def build_services(
         accounts=accounts,
         holds=holds,
         ingest=ingest,
+        previews=previews,
         clock=clock,
     )
     screenshots = build_screenshot_service(

@@ -12,6 +12,7 @@ from services.core.ingest import Ingest
 from services.core.reservations import Holds
 from services.core.usage import UsageLog
 from services.core.writes import WritePath
+from services.previews import Previews
 from services.storage.objects import ObjectStore
 from services.videos import VideoFeature, VideoLibrary, VideoUploads
 
@@ -35,6 +36,7 @@ def build_videos(
     accounts: Accounts,
     holds: Holds,
     ingest: Ingest,
+    previews: Previews,
     clock: Callable[[], datetime],
 ) -> VideoFeature:
     """Wire the video uploads and library on the shared accounts, holds and store."""
@@ -58,5 +60,6 @@ def build_videos(
         store=store,
         clock=clock,
         signed_url_ttl=settings["SIGNED_URL_TTL_SECONDS"],
+        previews=previews,
     )
     return VideoFeature(uploads=uploads, library=library)

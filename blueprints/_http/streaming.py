@@ -21,6 +21,7 @@ def send_object(
     read: Reader,
     disposition: str | None = None,
     slice_open_ranges: bool = False,
+    cache_control: str = "private, no-cache",
 ) -> Response:
     """Answer GET/HEAD for a stored object: 200, 206, 304 or 416 (via RangeNotSatisfiable).
 
@@ -30,7 +31,7 @@ def send_object(
     send) is answered with a bounded slice the player continues from; otherwise every
     range is served as asked.
     """
-    headers = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": "private, no-cache"}
+    headers = {"Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": cache_control}
     if disposition:
         headers["Content-Disposition"] = disposition
     if etag in _etags(request.headers.get("If-None-Match")):

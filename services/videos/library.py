@@ -16,7 +16,8 @@ from services.core.claims import DELETING, STORED
 from services.core.errors import NotFound
 from services.core.usage import UsageLog
 from services.core.users import User
-from services.storage.objects import ObjectStore, strong_etag
+from services.previews import Previews
+from services.storage.objects import ObjectInfo, ObjectStore, strong_etag
 
 log = logging.getLogger("mediastore.videos")
 
@@ -86,6 +87,7 @@ class VideoLibrary:
         store: ObjectStore,
         clock: Callable[[], datetime],
         signed_url_ttl: int,
+        previews: Previews,
     ) -> None:
         self.files = files
         self.accounts = accounts
@@ -93,6 +95,7 @@ class VideoLibrary:
         self.store = store
         self.clock = clock
         self.signed_url_ttl = signed_url_ttl
+        self.previews = previews
 
     def status(self, user: User) -> StorageStatus:
         """The user's quota, usage and stored files (a new user sees an empty account)."""
@@ -127,6 +130,16 @@ class VideoLibrary:
         missing = STORAGE_NOT_FOUND if self.accounts.get(user.id) is None else FILE_NOT_FOUND
         return NotFound(missing)
 
+    def poster(self, user: User, filename: str) -> ObjectInfo:
+        """The poster frame of the user's video (a JPEG), made on first request and kept."""
+        video = self.find(user, filename)
+        source = ObjectInfo(video.object_name, video.size, video.content_type, video.generation)
+        return self.previews.preview(source)
+
+    def read_poster(self, poster: ObjectInfo, start: int, end: int) -> Iterator[bytes]:
+        """Bytes start..end inclusive of a poster from poster()."""
+        return self.store.read_range(poster.name, start, end)
+
     def read(self, video: StoredVideo, start: int, end: int) -> Iterator[bytes]:
         """Bytes start..end inclusive of a video, in bounded chunks."""
         return self.store.read_range(video.object_name, start, end)
@@ -158,6 +171,7 @@ class VideoLibrary:
         if doc is None:
             raise self._not_found(user)
         self.store.delete(doc["object_name"])
+        self.previews.discard(doc["object_name"])
         removed = self.files.delete_one({"_id": doc["_id"], "state": DELETING})
         if removed.deleted_count != 1:
             raise NotFound(FILE_NOT_FOUND)

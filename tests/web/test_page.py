@@ -72,7 +72,10 @@ def test_videos_show_as_text_and_play_and_seek(live, page, token, client):
     page.wait_for_selector("#video-rows tr")
     name_cell = page.locator("#video-rows tr td").first
     assert name_cell.inner_text() == HOSTILE  # rendered as text, never as HTML
-    assert page.locator("#video-rows img").count() == 0
+    # The only image in the row is the poster frame, loaded from the API as a blob.
+    until(page, "#video-rows img.poster", "img => img.complete && img.naturalWidth > 0")
+    assert page.eval_on_selector("#video-rows img.poster", "img => img.src").startswith("blob:")
+    assert page.locator("#video-rows img").count() == 1
     assert re.search(r"\(0\.\d%\)", page.inner_text("#storage-text"))
 
     name_cell.locator("button").click()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import upload
-from tests.media import make_video_of_size
+from tests.media import make_video, make_video_of_size
 
 SIZE = 300_000
 
@@ -200,3 +200,22 @@ def test_reads_without_token_are_401(client, video, path):
     response = client.get(path)
     assert response.status_code == 401
     assert response.get_json() == {"error": "Unauthorized"}
+
+
+def test_poster_frame_is_a_cached_jpeg_and_revalidates(client, auth):
+    video = make_video("webm", seconds=3, size=(320, 240), fps=10)
+    assert upload(client, auth(), video, "clip.webm").status_code == 200
+    first = client.get("/stream/poster/clip.webm", headers=auth())
+    assert first.status_code == 200 and first.mimetype == "image/jpeg"
+    assert first.data[:3] == b"\xff\xd8\xff"
+    assert first.headers["Cache-Control"] == "private, max-age=86400"
+    again = client.get(
+        "/stream/poster/clip.webm", headers={**auth(), "If-None-Match": first.headers["ETag"]}
+    )
+    assert again.status_code == 304
+    assert client.get("/stream/poster/clip.webm", headers=auth("bob")).status_code == 404
+    assert (
+        client.delete("/delete-file", json={"filename": "clip.webm"}, headers=auth()).status_code
+        == 200
+    )
+    assert client.get("/stream/poster/clip.webm", headers=auth()).status_code == 404

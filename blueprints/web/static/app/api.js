@@ -70,3 +70,10 @@ function safeJson(text) {
     return null;
   }
 }
+
+// An image the API serves behind the bearer token, as a blob: URL an <img> can show.
+export async function imageUrl(path) {
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${token()}` } });
+  if (!response.ok) throw new ApiError(response.status, `HTTP ${response.status}`);
+  return URL.createObjectURL(await response.blob());
+}

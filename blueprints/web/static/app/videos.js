@@ -1,6 +1,6 @@
 // My videos: storage and bandwidth gauges, the list, delete, and a player on signed URLs.
 
-import { ApiError, call } from "./api.js";
+import { ApiError, call, imageUrl } from "./api.js";
 import { announce, bytes, el, show, when } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -30,12 +30,26 @@ async function remove(name) {
   await refreshVideos();
 }
 
+function poster(name) {
+  const image = el("img", { className: "poster", alt: "", width: 96, height: 54 });
+  imageUrl(`/stream/poster/${encodeURIComponent(name)}`)
+    .then((url) => {
+      image.src = url;
+    })
+    .catch(() => image.remove()); // no frame can be made: the name alone will do
+  return image;
+}
+
 function row(file) {
   const name = file.name;
   return el(
     "tr",
     {},
-    el("td", {}, el("button", { type: "button", className: "link", onclick: () => play(name) }, name)),
+    el(
+      "td",
+      {},
+      el("button", { type: "button", className: "link", onclick: () => play(name) }, poster(name), el("span", {}, name)),
+    ),
     el("td", {}, bytes(file.size)),
     el("td", {}, when(file.uploaded_at)),
     el("td", {}, el("button", { type: "button", onclick: () => remove(name), "aria-label": `Delete ${name}` }, "Delete")),
