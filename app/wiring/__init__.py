@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from app.wiring.events import build_event_bus, push_verifier
+from app.wiring.events import HOUSEKEEPING_SECONDS, build_event_bus, push_verifier
 from app.wiring.screenshots import build_screenshot_service, register_screenshot_events
 from app.wiring.storage import open_database, open_object_store
 from app.wiring.videos import build_videos
@@ -18,6 +18,7 @@ from services.clients.users import UserProfiles
 from services.core.accounts import Accounts
 from services.core.ingest import Ingest
 from services.core.reservations import Holds
+from services.core.sweep import HoldSweeper
 from services.events.base import Publisher
 from services.previews import Previews
 from services.registry import Services
@@ -86,6 +87,8 @@ def build_services(
         token_secret=peer_token_secret,
     )
     register_screenshot_events(settings, events, screenshots)
+    sweeper = HoldSweeper(holds, {videos.uploads.claims.name: videos.uploads.claims}, clock=clock)
+    events.relay.add_task(sweeper.sweep, every_seconds=HOUSEKEEPING_SECONDS)
     return Services(
         clock=clock,
         database=database,

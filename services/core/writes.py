@@ -9,7 +9,8 @@ Steps, and what a failure at each leaves behind:
   4. commit: the feature's step that turns the claim `stored` (the commit point), together
      with whatever it records (usage, events) before it.
   5. settle the hold: its bytes stay used. A crash before this leaves a stored claim and a
-     stale hold whose bytes are rightly used; the hold is dropped by the next settle sweep.
+     stale hold whose bytes are rightly used; services/core/sweep.py settles it once its
+     lease has run out.
 Any failure in 1-4 undoes: the claim is dropped if it is still uploading, the hold given back
 and the object deleted. If the undo itself cannot reach the stores (an outage), the claim's
 lease runs out and reclaim() does the same later: nothing stays charged, nothing orphaned.
