@@ -2,6 +2,7 @@
 
 import { initAuth } from "./auth.js";
 import { initScreenshots } from "./screenshots.js";
+import { initUpload } from "./upload.js";
 import { refreshVideos } from "./videos.js";
 
 function selectTab(name) {
@@ -16,6 +17,7 @@ for (const tab of document.querySelectorAll("button.tab")) {
   tab.addEventListener("click", () => selectTab(tab.dataset.tab));
 }
 initScreenshots();
+initUpload(refreshVideos);
 initAuth(() => {
   selectTab("videos");
   refreshVideos();
