@@ -22,9 +22,9 @@ from pathlib import Path
 REGISTRY = "https://registry.npmjs.org"
 VENDOR = Path(__file__).resolve().parent.parent / "blueprints" / "web" / "static" / "vendor"
 
-# package -> (version, files inside the tarball's package/ directory)
+# package -> (version, files inside the tarball's package/ directory). Uploads in parts are
+# written by hand (static/app/upload.js says why), so Swagger UI is the one library.
 PACKAGES: dict[str, tuple[str, list[str]]] = {
-    "uppy": ("6.0.1", ["dist/uppy.min.mjs", "dist/uppy.min.css", "LICENSE"]),
     "swagger-ui-dist": (
         "5.35.0",
         ["swagger-ui-bundle.js", "swagger-ui.css", "LICENSE", "NOTICE"],
