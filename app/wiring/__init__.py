@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.wiring.events import build_event_bus, push_verifier
+from app.wiring.media import build_media, register_media_events
 from app.wiring.screenshots import build_screenshot_service, register_screenshot_events
 from app.wiring.storage import open_database, open_object_store
 from app.wiring.videos import build_videos
@@ -83,6 +84,16 @@ def build_services(
         token_secret=peer_token_secret,
     )
     register_screenshot_events(settings, events, screenshots)
+    media = build_media(
+        settings,
+        database=database,
+        store=store,
+        accounts=accounts,
+        holds=holds,
+        events=events,
+        clock=clock,
+    )
+    register_media_events(settings, events, media)
     return Services(
         clock=clock,
         database=database,
@@ -93,5 +104,6 @@ def build_services(
         push_verifier=push_verifier(settings),
         videos=videos,
         screenshots=screenshots,
+        media=media,
         profiles=profiles if profiles is not None else user_profiles(settings),
     )

@@ -126,6 +126,11 @@ class Accounts:
         totals = ((account or {}).get("stored") or {}).get(kind) or {}
         return StoredTotals(totals.get("bytes", 0), totals.get("count", 0))
 
+    def stored_kinds(self, account: dict[str, Any] | None) -> dict[str, StoredTotals]:
+        """Every counted kind an account has totals for."""
+        kinds = (account or {}).get("stored") or {}
+        return {kind: self.stored(account, kind) for kind in kinds}
+
     def forget_old_days(self, account: dict[str, Any], day: str) -> None:
         """Drop bandwidth counters older than yesterday so the document stays small."""
         yesterday = utc_day(

@@ -19,7 +19,13 @@ PRODUCTION = {
 
 @pytest.mark.parametrize(
     "missing",
-    ["GCS_BUCKET", "MONGO_URI", "JWT_SECRET_KEY", "PEER_TOKEN_SECRET", "MEDIA_DOWNLOAD_TOKEN_SECRET"],
+    [
+        "GCS_BUCKET",
+        "MONGO_URI",
+        "JWT_SECRET_KEY",
+        "PEER_TOKEN_SECRET",
+        "MEDIA_DOWNLOAD_TOKEN_SECRET",
+    ],
 )
 def test_production_names_the_missing_variable(missing):
     environ = {k: v for k, v in PRODUCTION.items() if k != missing}
