@@ -45,8 +45,10 @@ class RateLimits:
             self._guards[name]()
         except RateLimitExceeded as breach:
             current = self.limiter.current_limit
-            wait = current.reset_at - time.time() if current is not None else 60
-            setattr(g, _RETRY_ATTR, max(1, math.ceil(wait)))
+            window = current.limit.get_expiry() if current is not None else 60
+            # reset_at is whole seconds rounded up: never ask for more than one window.
+            wait = current.reset_at - time.time() if current is not None else window
+            setattr(g, _RETRY_ATTR, min(window, max(1, math.ceil(wait))))
             raise TooManyRequests() from breach
 
 

@@ -110,14 +110,19 @@ class MediaLibrary:
         """The bytes and count of the user's stored media, from the account (no scan)."""
         return self.accounts.stored(self.accounts.get(user_id), COLLECTION)
 
-    def purge_expired(self) -> int:
+    def purge_expired(self, batch: int = 1000) -> int:
         """Delete every file past its expiry, giving its bytes back; returns how many."""
         purged = 0
-        for media_id in self.records.expired_ids():
-            doc = self.records.get(media_id)
-            if doc is not None and quietly(lambda d=doc: self._remove(d), log):
-                purged += 1
-        return purged
+        while True:
+            ids = self.records.expired_ids(batch)
+            done = 0
+            for media_id in ids:
+                doc = self.records.get(media_id)
+                if doc is not None and quietly(lambda d=doc: self._remove(d), log):
+                    done += 1
+            purged += done
+            if len(ids) < batch or done == 0:
+                return purged
 
     def _file(self, media_id: str) -> MediaFile:
         doc = self._visible(media_id)
