@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.blueprints.media.helpers import make_docx, make_pdf, path_of, uploaded_id
@@ -258,3 +260,20 @@ def test_the_download_limit_counts_per_user_and_per_address(make_app, auth, imag
     assert refused.status_code == 200
     limited = client.get(url, headers=far)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) <= 60
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [datetime(2001, 3, 4, 5, 6, tzinfo=UTC), datetime(2099, 9, 8, 7, 6, tzinfo=UTC)],
+    ids=["years-behind", "years-ahead"],
+)
+def test_tokens_and_expiry_follow_the_service_clock_on_any_date(client, auth, clock, moment):
+    clock.set(moment)
+    media_id = uploaded_id(client, auth(), make_image("png"), expires_in="3600")
+    body = client.get(f"/api/v1/media/{media_id}", headers=auth()).get_json()
+    assert body["created_at"] == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert client.get(path_of(body["download_url"])).status_code == 200
+    clock.advance(seconds=901)
+    assert client.get(path_of(body["download_url"])).status_code == 403
+    clock.advance(minutes=45)
+    assert client.get(f"/api/v1/media/{media_id}", headers=auth()).status_code == 404
