@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 from flask_limiter import Limiter
+from limits.storage import MongoDBStorage
 
 from app.keys import persistent_secret
 from app.wiring.events import HOUSEKEEPING_SECONDS
@@ -132,6 +133,28 @@ def register_media_events(
     events.relay.add_task(media.library.purge_expired, every_seconds=HOUSEKEEPING_SECONDS)
 
 
+LAZY_MONGO = "lazy+"
+
+
+class LazyMongoDBStorage(MongoDBStorage):
+    """limits' MongoDB storage (pinned 5.8.0), minus its one eager step.
+
+    Its __del__ closes the client through the lazy `storage` property, which first opens a
+    client and creates the TTL indexes: garbage-collecting a limiter that never counted
+    anything (an app built by a CLI command, a test) blocked for the server-selection
+    timeout when MongoDB was away. Registered under `lazy+mongodb` (and `lazy+mongodb+srv`).
+    """
+
+    STORAGE_SCHEME = [f"{LAZY_MONGO}mongodb", f"{LAZY_MONGO}mongodb+srv"]
+
+    def __init__(self, uri: str, **options: Any) -> None:
+        super().__init__(uri.removeprefix(LAZY_MONGO), **options)
+
+    def __del__(self) -> None:
+        if self._storage is not None:
+            self._storage.close()
+
+
 def rate_limit_storage(settings: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """Where the counts live: MEDIA_RATE_LIMIT_STORAGE_URI, else MongoDB, else memory."""
     uri = settings.get("MEDIA_RATE_LIMIT_STORAGE_URI") or settings.get("MONGO_URI")
@@ -143,7 +166,7 @@ def rate_limit_storage(settings: Mapping[str, Any]) -> tuple[str, dict[str, Any]
             "counter_collection_name": "rate_limit_counters",
             "window_collection_name": "rate_limit_windows",
         }
-        return uri, options
+        return LAZY_MONGO + uri, options
     return uri, {}
 
 
