@@ -21,7 +21,7 @@ def register_media_commands(app: Flask) -> None:
         """
         media = current_app.extensions["mediastore"].media
         announced = media.announcer.finish_pending()
-        reclaimed = media.uploads.reclaim_abandoned()
+        reclaimed = media.uploads.reclaim_abandoned() + media.invoices.reclaim_abandoned()
         purged = media.library.purge_expired()
         click.echo(
             f"purged {purged} expired file(s); reclaimed {reclaimed} abandoned upload(s); "

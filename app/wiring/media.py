@@ -130,6 +130,7 @@ def register_media_events(
     events.router.register(INVOICE_GENERATED, media.invoices.handle_generated)
     events.relay.add_task(media.announcer.finish_pending)
     events.relay.add_task(media.uploads.reclaim_abandoned, every_seconds=HOUSEKEEPING_SECONDS)
+    events.relay.add_task(media.invoices.reclaim_abandoned, every_seconds=HOUSEKEEPING_SECONDS)
     events.relay.add_task(media.library.purge_expired, every_seconds=HOUSEKEEPING_SECONDS)
 
 

@@ -97,6 +97,22 @@ class MediaInvoices:
                 raise InvalidRequest(NUMBER_TAKEN) from error  # can never succeed
             raise
 
+    def reclaim_abandoned(self) -> int:
+        """Undo invoice claims whose lease ran out (a dead process's); returns how many.
+
+        The object name belongs to the invoice number, which only that claim held, so
+        whatever the dead process left under it goes too.
+        """
+        reclaimed = 0
+        for claim_id in self.claims.expired({"kind": INVOICE}):
+            claim = self.claims.reclaim(claim_id)
+            if claim is None:
+                continue
+            log.warning("reclaiming abandoned invoice %s", claim.get("invoice_id"))
+            quietly(lambda c=claim: self.store.delete(c["object_name"]), log)
+            reclaimed += 1
+        return reclaimed
+
     def _stored(self, invoice_id: str) -> MediaFile | None:
         doc = self.claims.collection.find_one({"invoice_id": invoice_id})
         if doc is not None and doc.get("state") == STORED:

@@ -229,3 +229,27 @@ def test_a_malformed_invoice_event_is_acknowledged_and_not_retried(client, datab
     assert _push(client, bad, "m-bad").status_code == 400
     assert _push(client, bad, "m-bad").status_code == 204  # redelivery: acknowledged, not run
     assert database["media"].count_documents({}) == 0
+
+
+def test_an_abandoned_invoice_claim_is_reclaimed(app, client, auth, database, clock):
+    """A process that died mid-generation leaves an uploading claim; its lease runs out."""
+    invoices = app.extensions["mediastore"].media.invoices
+    from services.media.invoice_request import parse_invoice_request
+
+    request = parse_invoice_request(REQUEST)
+    assert invoices._claim("billing", request) is not None
+    clock.advance(hours=2)
+    internal = auth("billing", permissions=["media_internal"])
+    result = app.test_cli_runner().invoke(args=["media", "purge-expired"])
+    assert "reclaimed 1 abandoned upload(s)" in result.output
+    assert database["media"].count_documents({}) == 0
+    assert client.post(PATH, json=REQUEST, headers=internal).status_code == 201
+
+
+def test_a_call_after_a_dead_claims_lease_reclaims_it_and_generates(app, client, auth, clock):
+    from services.media.invoice_request import parse_invoice_request
+
+    app.extensions["mediastore"].media.invoices._claim("billing", parse_invoice_request(REQUEST))
+    clock.advance(hours=2)
+    internal = auth("billing", permissions=["media_internal"])
+    assert client.post(PATH, json=REQUEST, headers=internal).status_code == 201
