@@ -77,6 +77,21 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "JWT_TOKEN_EXPIRE_MINUTES": (30, _int),
     "MAX_SCREENSHOTS_PER_REQUEST": (10, _int),
     "MAX_SCREENSHOT_BYTES": (10 * MIB, _int),
+    # Media API (seed 001). Types are judged by content; MAX_FILE_SIZE_MB counts MiB.
+    # MEDIA_DOWNLOAD_TOKEN_SECRET signs download tokens (generated in DATA_DIR unless set;
+    # required in production). Rate limits are Flask-Limiter strings, counted in memory by
+    # default, or in MongoDB (MONGO_URI) so that every instance shares one count.
+    "ALLOWED_IMAGE_TYPES": ("image/jpeg,image/png,image/webp", str),
+    "ALLOWED_DOCUMENT_TYPES": ("application/pdf", str),
+    "MAX_FILE_SIZE_MB": (10, _int),
+    "MEDIA_DOWNLOAD_TOKEN_TTL_SECONDS": (900, _int),
+    "MEDIA_DOWNLOAD_TOKEN_SECRET": (None, str),
+    "MEDIA_UPLOAD_RATE_LIMIT": ("20/minute", str),
+    "MEDIA_DOWNLOAD_RATE_LIMIT": ("600/minute", str),
+    "MEDIA_RATE_LIMIT_STORAGE_URI": (None, str),
+    "MEDIA_INVOICE_EVENT_OWNER": ("billing-service", str),
+    "TOPIC_MEDIA_UPLOADED": ("media.uploaded", str),
+    "TOPIC_INVOICE_GENERATED": ("billing.invoice.generated", str),
     # Limits.
     "DEFAULT_STORAGE_QUOTA_BYTES": (52_428_800, _int),
     "DAILY_BANDWIDTH_LIMIT_BYTES": (104_857_600, _int),
@@ -151,7 +166,7 @@ class Production(Config):
     """Cloud Run: GCS, MongoDB and a verification key are mandatory."""
 
     APP_ENV = "production"
-    required = ("GCS_BUCKET", "MONGO_URI", "PEER_TOKEN_SECRET")
+    required = ("GCS_BUCKET", "MONGO_URI", "PEER_TOKEN_SECRET", "MEDIA_DOWNLOAD_TOKEN_SECRET")
     defaults = {"LOG_FORMAT": "json", "HOST": "0.0.0.0"}
 
     @classmethod

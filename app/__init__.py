@@ -16,14 +16,29 @@ from app.http_guard import guard_request_bodies
 from app.keys import persistent_secret, read_public_key
 from app.logging import configure_logging
 from app.wiring import build_services
+from app.wiring.media import install_media_limits
 from blueprints import events, health, signed
+from blueprints.media import files as media_files
+from blueprints.media import invoices as media_invoices
 from blueprints.screenshots import routes as screenshots
 from blueprints.videos import delete, download, previews, status, upload
 from blueprints.web import routes as web
 from config import load_config
 from services.registry import Services
 
-BLUEPRINTS = (health, upload, delete, status, download, previews, signed, events, screenshots)
+BLUEPRINTS = (
+    health,
+    upload,
+    delete,
+    status,
+    download,
+    previews,
+    signed,
+    events,
+    screenshots,
+    media_files,
+    media_invoices,
+)
 
 
 def create_app(
@@ -41,6 +56,7 @@ def create_app(
     )
     init_auth(app, app.extensions["mediastore"].profiles, app.extensions["mediastore"].clock)
     register_blueprints(app)
+    install_media_limits(app, settings)
     register_error_handlers(app)
     register_cli(app)
     start_outbox_relay_with_first_request(app)

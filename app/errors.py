@@ -41,6 +41,7 @@ HTTP_MESSAGES = {
     408: "Request body timed out",
     413: "Upload exceeds the maximum allowed size",
     415: "Unsupported media type",
+    429: "Too many requests; retry after the seconds in Retry-After",
 }
 METADATA_DOWN = "Metadata store is temporarily unavailable"
 

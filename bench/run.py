@@ -14,7 +14,7 @@ from bench import scenarios
 from bench.procs import ROOT, Processes
 from bench.results import Figure, table, write_json
 
-PHASES = ("gcs", "local", "upload", "status")
+PHASES = ("gcs", "local", "upload", "status", "media")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

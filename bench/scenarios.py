@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import requests
 
+from bench import media as media_bench
 from bench import status, streaming, uploads
 from bench.client import MIB, TIMEOUT, bearer, mint_token, upload
 from bench.procs import (
@@ -202,9 +203,17 @@ def status_phase(args, work: Path, procs: Processes, media: Media) -> list[Figur
     ]
 
 
+def media_phase(args, work: Path, procs: Processes, media: Media) -> list[Figure]:
+    """The media API: token downloads, listings of 10,000 files, a 10 MB upload's memory."""
+    return media_bench.media_phase(
+        args, work, procs, lambda data, **extra: service_env(args, data, **extra), SECRET
+    )
+
+
 PHASES: dict[str, Callable[..., list[Figure]]] = {
     "gcs": gcs_phase,
     "local": local_phase,
     "upload": upload_phase,
     "status": status_phase,
+    "media": media_phase,
 }

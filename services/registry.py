@@ -10,6 +10,7 @@ from typing import Any
 from services.clients.users import UserProfiles
 from services.core.accounts import Accounts
 from services.events.bus import EventBus
+from services.media import MediaFeature
 from services.screenshots import ScreenshotService
 from services.storage.objects import ObjectStore
 from services.storage.signed import SignedObjects
@@ -29,6 +30,7 @@ class Services:
     push_verifier: Any
     videos: VideoFeature
     screenshots: ScreenshotService
+    media: MediaFeature
     profiles: UserProfiles | None = None
 
     def close(self) -> None:

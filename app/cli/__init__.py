@@ -1,4 +1,4 @@
-"""Command-line tools: development tokens and banner, upload housekeeping, the event bus."""
+"""Command-line tools: development tokens and banner, upload housekeeping, the event bus, media."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from flask import Flask
 
 from app.cli.dev import register_dev_commands
 from app.cli.events import register_event_commands
+from app.cli.media import register_media_commands
 
 
 def register_cli(app: Flask) -> None:
     """Add every `flask --app wsgi ...` command."""
     register_dev_commands(app)
     register_event_commands(app)
+    register_media_commands(app)

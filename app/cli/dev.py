@@ -26,10 +26,22 @@ def register_dev_commands(app: Flask) -> None:
     @click.option("--email", default=None, help="email claim")
     @click.option("--username", default=None, help="username claim (defaults to SUBJECT)")
     @click.option("--hours", default=24.0, show_default=True, help="lifetime")
-    def mint_token_command(subject: str, email: str | None, username: str | None, hours: float):
+    @click.option("--admin", is_flag=True, help='add "is_admin": true')
+    @click.option(
+        "--permission", "permissions", multiple=True, help="add to `permissions` (repeatable)"
+    )
+    def mint_token_command(
+        subject: str,
+        email: str | None,
+        username: str | None,
+        hours: float,
+        admin: bool,
+        permissions: tuple[str, ...],
+    ):
         """Print a development bearer token for SUBJECT."""
         _refuse_in_production()
-        click.echo(mint_token(subject, hours=hours, email=email, username=username))
+        claims = {"is_admin": True if admin else None, "permissions": list(permissions) or None}
+        click.echo(mint_token(subject, hours=hours, email=email, username=username, **claims))
 
     @app.cli.command("banner")
     def banner_command():

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.wiring.events import HOUSEKEEPING_SECONDS, build_event_bus, push_verifier
+from app.wiring.media import build_media, register_media_events
 from app.wiring.screenshots import build_screenshot_service, register_screenshot_events
 from app.wiring.storage import open_database, open_object_store
 from app.wiring.videos import build_videos
@@ -87,7 +88,18 @@ def build_services(
         token_secret=peer_token_secret,
     )
     register_screenshot_events(settings, events, screenshots)
+    media = build_media(
+        settings,
+        database=database,
+        store=store,
+        accounts=accounts,
+        holds=holds,
+        events=events,
+        clock=clock,
+    )
+    register_media_events(settings, events, media)
     sweeper = HoldSweeper(holds, {videos.uploads.claims.name: videos.uploads.claims}, clock=clock)
+    sweeper.register(media.uploads.claims)
     events.relay.add_task(sweeper.sweep, every_seconds=HOUSEKEEPING_SECONDS)
     return Services(
         clock=clock,
@@ -99,5 +111,6 @@ def build_services(
         push_verifier=push_verifier(settings),
         videos=videos,
         screenshots=screenshots,
+        media=media,
         profiles=profiles if profiles is not None else user_profiles(settings),
     )

@@ -7,6 +7,8 @@ from flask_jwt_extended import jwt_required
 from blueprints._http.api import Blueprint
 from blueprints._http.context import current_user, services
 from blueprints._http.schemas import ErrorRead, StatusRead
+from services.core.accounts import StoredTotals
+from services.media.records import COLLECTION as MEDIA
 
 blp = Blueprint("status", __name__, description="Storage status")
 
@@ -19,6 +21,7 @@ blp = Blueprint("status", __name__, description="Storage status")
 def storage_status():
     """Report quota, bytes used, today's bandwidth and the stored files."""
     status = services().videos.library.status(current_user())
+    media = status.stored.get(MEDIA, StoredTotals(0, 0))
     return {
         "total_storage": status.usage.quota_bytes,
         "used_storage": status.usage.used_bytes,
@@ -26,4 +29,6 @@ def storage_status():
         "bandwidth_used_today": status.usage.bandwidth_used,
         "bandwidth_limit": status.usage.bandwidth_limit,
         "files": status.files,
+        "media_bytes": media.bytes,
+        "media_count": media.count,
     }

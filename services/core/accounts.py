@@ -48,11 +48,20 @@ class AccountUsage:
         return self.bandwidth_used * 100 >= ALERT_PERCENT * self.bandwidth_limit
 
 
+@dataclass(frozen=True)
+class StoredTotals:
+    """What one kind of file (a claims collection the account counts) adds up to."""
+
+    bytes: int
+    count: int
+
+
 class Accounts:
     """One document per user: {_id, email, username, quota_bytes, used_bytes, bandwidth, holds}.
 
     `bandwidth` maps a UTC day to the bytes uploaded (or reserved for upload) that day, and
-    `holds` the uploads in progress (services/core/reservations.py). Quota, bandwidth and
+    `holds` the uploads in progress (services/core/reservations.py), and `stored.<kind>`
+    the bytes and count of the kinds of file the account counts separately. Quota, bandwidth and
     holds live in one document so that one conditional update changes them together.
     Every API's files count toward the same account: one user, one quota.
     """
@@ -101,9 +110,26 @@ class Accounts:
             bandwidth_limit=self.daily_bandwidth_bytes,
         )
 
-    def free(self, user_id: str, nbytes: int) -> None:
-        """Give back the storage of a deleted file (bandwidth already spent stays spent)."""
-        self.collection.update_one({"_id": user_id}, {"$inc": {"used_bytes": -nbytes}})
+    def free(self, user_id: str, nbytes: int, kind: str | None = None) -> None:
+        """Give back the storage of a deleted file (bandwidth already spent stays spent).
+
+        With `kind` (a counted kind, see Holds.count_kind) the same update takes the file
+        out of `stored.<kind>`, so the per-kind totals always add up to what is used.
+        """
+        change = {"used_bytes": -nbytes}
+        if kind is not None:
+            change |= {f"stored.{kind}.bytes": -nbytes, f"stored.{kind}.count": -1}
+        self.collection.update_one({"_id": user_id}, {"$inc": change})
+
+    def stored(self, account: dict[str, Any] | None, kind: str) -> StoredTotals:
+        """The bytes and files of one counted kind an account holds (zero when none)."""
+        totals = ((account or {}).get("stored") or {}).get(kind) or {}
+        return StoredTotals(totals.get("bytes", 0), totals.get("count", 0))
+
+    def stored_kinds(self, account: dict[str, Any] | None) -> dict[str, StoredTotals]:
+        """Every counted kind an account has totals for."""
+        kinds = (account or {}).get("stored") or {}
+        return {kind: self.stored(account, kind) for kind in kinds}
 
     def forget_old_days(self, account: dict[str, Any], day: str) -> None:
         """Drop bandwidth counters older than yesterday so the document stays small."""

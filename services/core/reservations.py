@@ -8,7 +8,8 @@ past the quota or the day's allowance, or give the same bytes back twice:
   open      a hold with nothing in it, for a claim that exists (`ref` names the claim);
   reserve   add bytes to used storage, to the day's bandwidth and to the hold, all or nothing,
             only while the hold exists (a hold that was reclaimed refuses: LeaseExpired);
-  settle    the upload was stored: drop the hold, its bytes stay used;
+  settle    the upload was stored: drop the hold, its bytes stay used; for a kind the
+            account counts (`count_kind`), the same update adds them to `stored.<kind>`;
   give_back the upload failed or was abandoned: drop the hold and return what it held.
 
 Reserved bytes count as used at once, so concurrent uploads can never overshoot.
@@ -36,6 +37,13 @@ class Holds:
         self.collection = accounts.collection
         self.clock = clock
         self.lease = timedelta(seconds=lease_seconds)
+        # Claims collections (a hold's `ref` is "<collection>/<claim id>") whose settled
+        # bytes the account also counts per kind, so a status can say them without a scan.
+        self.counted_kinds: set[str] = set()
+
+    def count_kind(self, kind: str) -> None:
+        """Keep `stored.<kind>.bytes/count` on the account for holds of that claims collection."""
+        self.counted_kinds.add(kind)
 
     def open(self, owner: str, hold_id: str, ref: str) -> None:
         """Start an empty hold on the owner's (existing) account for the claim `ref`."""
@@ -84,10 +92,27 @@ class Holds:
             # The account changed between the read and the update: judge it again.
 
     def settle(self, owner: str, hold_id: str) -> bool:
-        """The upload is stored: drop the hold, its bytes stay used; False if it was gone."""
+        """The upload is stored: drop the hold, its bytes stay used; False if it was gone.
+
+        A hold of a counted kind moves its bytes into `stored.<kind>` in the same update,
+        conditional on the hold still holding what was read, so only one settle counts it.
+        """
+        held = self._held(owner, hold_id)
+        if held is None:
+            return False
+        kind = str(held.get("ref", "")).split("/", 1)[0]
+        if kind not in self.counted_kinds:
+            result = self.collection.update_one(
+                {"_id": owner, f"holds.{hold_id}": {"$exists": True}},
+                {"$unset": {f"holds.{hold_id}": ""}},
+            )
+            return result.modified_count == 1
         result = self.collection.update_one(
-            {"_id": owner, f"holds.{hold_id}": {"$exists": True}},
-            {"$unset": {f"holds.{hold_id}": ""}},
+            {"_id": owner, f"holds.{hold_id}.bytes": held["bytes"]},
+            {
+                "$unset": {f"holds.{hold_id}": ""},
+                "$inc": {f"stored.{kind}.bytes": held["bytes"], f"stored.{kind}.count": 1},
+            },
         )
         return result.modified_count == 1
 

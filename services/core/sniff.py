@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import filetype
+from filetype.types.archive import Rtf
 
 SNIFF_BYTES: int = 64 * 1024
 
@@ -24,7 +26,27 @@ EXTENSIONS: dict[str, str] = {
     "image/jpeg": ".jpg",
     "image/png": ".png",
     "image/webp": ".webp",
+    # Documents (sniff_document).
+    "application/pdf": ".pdf",
+    "application/rtf": ".rtf",
+    "application/msword": ".doc",
+    "application/vnd.ms-excel": ".xls",
+    "application/vnd.ms-powerpoint": ".ppt",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+    "application/vnd.oasis.opendocument.text": ".odt",
+    "application/vnd.oasis.opendocument.spreadsheet": ".ods",
+    "application/vnd.oasis.opendocument.presentation": ".odp",
 }
+
+PDF = "application/pdf"
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+# What sniff_document can name: PDF by its header, the others by filetype's matchers
+# (Office 97-2003 compound files, Office Open XML and OpenDocument zips) and RTF's header.
+DOCUMENT_TYPES = frozenset(mime for mime in EXTENSIONS if mime.startswith("application/"))
+_PDF_HEADER = re.compile(rb"%PDF-[12]\.[0-9]")
+_OTHER_DOCUMENTS = (*filetype.document_matchers, Rtf())
 
 # filetype reports APNG separately; an APNG is still a valid PNG.
 _IMAGE_TYPES = {
@@ -75,6 +97,20 @@ def sniff_image(prefix: bytes) -> str | None:
     """Return image/jpeg, image/png or image/webp for a file starting with prefix, or None."""
     kind = filetype.guess(bytes(prefix[:SNIFF_BYTES]))
     return _IMAGE_TYPES.get(kind.mime) if kind is not None else None
+
+
+def sniff_pdf(prefix: bytes) -> str | None:
+    """Return application/pdf for a file that opens with a PDF header (%PDF-1.x or 2.x)."""
+    return PDF if _PDF_HEADER.match(bytes(prefix[:16])) else None
+
+
+def sniff_document(prefix: bytes) -> str | None:
+    """Return the document type of a file starting with prefix (one of DOCUMENT_TYPES), or None."""
+    if sniff_pdf(prefix):
+        return PDF
+    head = bytes(prefix[:SNIFF_BYTES])
+    kind = filetype.match(head, matchers=_OTHER_DOCUMENTS)
+    return kind.mime if kind is not None and kind.mime in DOCUMENT_TYPES else None
 
 
 def _video_type(kind: filetype.Type) -> str | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
 
-from services.core.accounts import Accounts, AccountUsage, utc_day
+from services.core.accounts import Accounts, AccountUsage, StoredTotals, utc_day
 from services.core.claims import DELETING, STORED
 from services.core.errors import NotFound
 from services.core.usage import UsageLog
@@ -56,6 +56,8 @@ class StorageStatus:
 
     usage: AccountUsage
     files: list[dict[str, Any]]
+    # Totals of the other kinds of file the account counts (the media API's "media").
+    stored: dict[str, StoredTotals] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ class VideoLibrary:
             }
             for doc in docs
         ]
-        return StorageStatus(self.accounts.usage(account, utc_day(self.clock())), files)
+        usage = self.accounts.usage(account, utc_day(self.clock()))
+        return StorageStatus(usage, files, self.accounts.stored_kinds(account))
 
     def find(self, user: User, filename: str) -> StoredVideo:
         """The user's committed video by name; NotFound for anyone else's or a missing one."""

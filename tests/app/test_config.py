@@ -13,11 +13,19 @@ PRODUCTION = {
     "MONGO_URI": "mongodb://db.invalid:27017",
     "JWT_SECRET_KEY": "s" * 40,
     "PEER_TOKEN_SECRET": "p" * 40,
+    "MEDIA_DOWNLOAD_TOKEN_SECRET": "m" * 40,
 }
 
 
 @pytest.mark.parametrize(
-    "missing", ["GCS_BUCKET", "MONGO_URI", "JWT_SECRET_KEY", "PEER_TOKEN_SECRET"]
+    "missing",
+    [
+        "GCS_BUCKET",
+        "MONGO_URI",
+        "JWT_SECRET_KEY",
+        "PEER_TOKEN_SECRET",
+        "MEDIA_DOWNLOAD_TOKEN_SECRET",
+    ],
 )
 def test_production_names_the_missing_variable(missing):
     environ = {k: v for k, v in PRODUCTION.items() if k != missing}

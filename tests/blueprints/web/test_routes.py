@@ -37,6 +37,7 @@ def test_production_has_no_dev_sign_in(make_app, tmp_path):
         GCS_BUCKET="b",
         MONGO_URI="mongodb://127.0.0.1:1/x",
         PEER_TOKEN_SECRET="p" * 40,
+        MEDIA_DOWNLOAD_TOKEN_SECRET="m" * 40,
         PUBSUB_VERIFY_PUSH=True,
     )
     client = app.test_client()

@@ -142,3 +142,35 @@ def test_bandwidth_of_a_forgotten_day_is_not_given_back_as_a_negative(holds, acc
     assert holds.give_back("u", "h") == 100
     bandwidth = accounts.get("u")["bandwidth"]
     assert DAY not in bandwidth and all(n >= 0 for n in bandwidth.values())
+
+
+def test_settling_a_counted_kind_moves_its_bytes_into_the_kinds_totals(holds, accounts):
+    holds.count_kind("media")
+    holds.reserve("u", "h", 100)
+    holds.settle("u", "h")  # a "files/" hold: not counted
+    holds.open("u", "m1", ref="media/m1")
+    holds.reserve("u", "m1", 250)
+    assert holds.settle("u", "m1") is True
+    assert holds.settle("u", "m1") is False  # counted once
+    account = accounts.get("u")
+    assert account["used_bytes"] == 350 and account["holds"] == {}
+    assert accounts.stored(account, "media").bytes == 250
+    assert accounts.stored(account, "media").count == 1
+    assert accounts.stored_kinds(account) == {"media": accounts.stored(account, "media")}
+    accounts.free("u", 250, kind="media")
+    account = accounts.get("u")
+    assert account["used_bytes"] == 100
+    assert (accounts.stored(account, "media").bytes, accounts.stored(account, "media").count) == (
+        0,
+        0,
+    )
+
+
+def test_concurrent_settles_of_a_counted_hold_count_it_once(holds, accounts):
+    holds.count_kind("media")
+    holds.open("u", "m", ref="media/m")
+    holds.reserve("u", "m", 10)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: holds.settle("u", "m"), range(8)))
+    assert results.count(True) == 1
+    assert accounts.stored(accounts.get("u"), "media").count == 1

@@ -11,8 +11,16 @@ import zipfile
 import av
 import pytest
 
-from services.core.sniff import EXTENSIONS, SNIFF_BYTES, sniff_image, sniff_video
+from services.core.sniff import (
+    EXTENSIONS,
+    SNIFF_BYTES,
+    sniff_document,
+    sniff_image,
+    sniff_pdf,
+    sniff_video,
+)
 from tests import media
+from tests.blueprints.media.helpers import ELF, make_docx, make_pdf
 
 EXPECTED_VIDEO = {
     "mp4": "video/mp4",
@@ -216,3 +224,36 @@ def test_write_video_of_size_streams_the_same_bytes(tmp_path) -> None:
     n_bytes = 3 * 1024 * 1024 + 17
     media.write_video_of_size(path, n_bytes)
     assert path.read_bytes() == media.make_video_of_size(n_bytes)
+
+
+# Documents (the media API).
+
+
+def test_a_pdf_is_recognised_by_its_header():
+    assert sniff_pdf(make_pdf()) == "application/pdf"
+    assert sniff_document(make_pdf()) == "application/pdf"
+    assert sniff_pdf(b"%PDF-2.0\n") == "application/pdf"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"%PDF-", b"%PDF-x.y", b" %PDF-1.4", b"%pdf-1.4", b"PDF-1.4", ELF, b""],
+    ids=["bare", "no-version", "leading-space", "lower-case", "no-percent", "elf", "empty"],
+)
+def test_what_only_looks_like_a_pdf_is_not(data):
+    assert sniff_pdf(data) is None and sniff_document(data) is None
+
+
+def test_office_and_rtf_documents_are_recognised():
+    assert (
+        sniff_document(make_docx())
+        == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
+    assert sniff_document(b"{\\rtf1\\ansi hello}") == "application/rtf"
+
+
+def test_a_plain_zip_is_not_a_document():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    assert sniff_document(out.getvalue()) is None

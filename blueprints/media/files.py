@@ -1,0 +1,169 @@
+"""/api/v1/media: upload, read, download, delete and list the caller's media files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_jwt_extended import get_current_user, jwt_required, verify_jwt_in_request
+from flask_smorest import abort
+from marshmallow import ValidationError
+
+from blueprints._http.api import FASTAPI, REQUIRED_MESSAGE, Blueprint
+from blueprints._http.context import current_user, services
+from blueprints._http.multipart import MultipartForm
+from blueprints._http.paging import pagination
+from blueprints._http.schemas import DetailRead, multipart_body
+from blueprints._http.streaming import send_object
+from blueprints.media.limits import add_retry_after, check_rate_limit, client_address
+from blueprints.media.schemas import (
+    UPLOAD_FIELD_BYTES,
+    MediaDetailRead,
+    MediaListArgs,
+    MediaListRead,
+    MediaRead,
+    UploadFieldsArgs,
+)
+from blueprints.media.urls import describe, media_url
+from services.core.transfer import content_disposition
+from services.media.uploads import UploadFields
+
+blp = Blueprint("media", __name__, description="Media files (seed 001)", error_style=FASTAPI)
+blp.after_request(add_retry_after)
+
+SECURITY = [{"bearerAuth": []}]
+UPLOAD_BODY = multipart_body("file")
+UPLOAD_BODY["content"]["multipart/form-data"]["schema"]["properties"].update(
+    {
+        "context_type": {
+            "type": "string",
+            "enum": ["ticket_photo", "invoice_pdf", "website_media", "other"],
+        },
+        "context_id": {"type": "string", "format": "uuid"},
+        "is_public": {"type": "boolean", "default": False},
+        "expires_in": {"type": "integer", "minimum": 1, "description": "seconds until it expires"},
+    }
+)
+BINARY = {"200": {"description": "The bytes"}, "206": {"description": "A byte range"}}
+# Shown inline by browsers; anything else is offered as a download.
+INLINE_TYPES = ("image", "pdf")
+
+
+def upload_fields(values: dict[str, str]) -> UploadFields:
+    """The form's text fields, validated; 422 naming the field."""
+    try:
+        loaded = UploadFieldsArgs().load(values)
+    except ValidationError as error:
+        abort(422, messages={"form": error.messages})
+    context_id = loaded.get("context_id")
+    return UploadFields(
+        context_type=loaded.get("context_type"),
+        context_id=str(context_id) if context_id else None,
+        is_public=loaded["is_public"],
+        expires_in=loaded.get("expires_in"),
+    )
+
+
+def _missing_file() -> None:
+    abort(422, messages={"form": {"file": [REQUIRED_MESSAGE]}})
+
+
+@blp.route("/api/v1/media/upload", methods=["POST"])
+@jwt_required()
+@blp.doc(requestBody=UPLOAD_BODY, security=SECURITY)
+@blp.response(201, MediaRead)
+@blp.alt_response(400, schema=DetailRead)
+@blp.alt_response(401, schema=DetailRead)
+@blp.alt_response(403, schema=DetailRead)
+@blp.alt_response(413, schema=DetailRead)
+@blp.alt_response(415, schema=DetailRead)
+@blp.alt_response(422, schema=DetailRead)
+@blp.alt_response(429, schema=DetailRead)
+def upload_media():
+    """Upload one file (field `file`): its type is judged by its bytes; streamed, not buffered."""
+    user = current_user()
+    check_rate_limit("upload", f"user:{user.id}")
+    form = MultipartForm(
+        request.stream, request.content_type or "", files={"file": 1}, fields=UPLOAD_FIELD_BYTES
+    )
+    part = next(form.file_parts(), None)
+    if part is None or not part.filename:
+        _missing_file()
+    upload_fields(form.values)  # the fields sent before the file: refuse early
+    media = services().media.uploads.upload(
+        user, part.filename, part.chunks, lambda: upload_fields(form.values)
+    )
+    return describe(media)
+
+
+@blp.route("/api/v1/media/<media_id>")
+class MediaFile(MethodView):
+    @jwt_required()
+    @blp.doc(security=SECURITY)
+    @blp.response(200, MediaDetailRead)
+    @blp.alt_response(401, schema=DetailRead)
+    @blp.alt_response(404, schema=DetailRead)
+    def get(self, media_id: str):
+        """The file's metadata and a download URL that needs no Authorization header."""
+        library = services().media.library
+        media = library.find(current_user(), media_id)
+        url = media_url(media.id)
+        return {
+            **describe(media),
+            "download_url": f"{url}/download?token={library.download_token(media)}",
+        }
+
+    @jwt_required()
+    @blp.doc(security=SECURITY)
+    @blp.response(204)
+    @blp.alt_response(401, schema=DetailRead)
+    @blp.alt_response(404, schema=DetailRead)
+    def delete(self, media_id: str):
+        """Delete the file and give its bytes back to the owner's quota."""
+        services().media.library.delete(current_user(), media_id)
+
+
+@blp.route("/api/v1/media/<media_id>/download", methods=["GET"])
+@blp.doc(
+    security=[{"bearerAuth": []}, {}],
+    parameters=[{"in": "query", "name": "token", "schema": {"type": "string"}}],
+    responses=BINARY,
+)
+@blp.alt_response(401, schema=DetailRead)
+@blp.alt_response(403, schema=DetailRead)
+@blp.alt_response(404, schema=DetailRead)
+@blp.alt_response(416, schema=DetailRead)
+@blp.alt_response(429, schema=DetailRead)
+def download_media(media_id: str):
+    """The bytes: for the owner or an admin, a holder of a download token, or anyone if public."""
+    verify_jwt_in_request(optional=True)  # a token that is sent must be valid: else 401
+    user = get_current_user()
+    check_rate_limit("download", f"user:{user.id}" if user else f"addr:{client_address()}")
+    library = services().media.library
+    media = library.find_for_download(user, media_id, request.args.get("token"))
+    kind = "inline" if media.file_type in INLINE_TYPES else "attachment"
+    response = send_object(
+        size=media.file_size,
+        content_type=media.mime_type,
+        etag=media.etag,
+        read=lambda start, end: library.read(media, start, end),
+        disposition=content_disposition(media.original_file_name, kind),
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@blp.route("/api/v1/media", methods=["GET"])
+@jwt_required()
+@blp.doc(security=SECURITY)
+@blp.arguments(MediaListArgs, location="query", as_kwargs=True)
+@blp.response(200, MediaListRead)
+@blp.alt_response(401, schema=DetailRead)
+@blp.alt_response(422, schema=DetailRead)
+def list_media(page: int, limit: int, **filters: Any):
+    """The caller's files (an admin's: everyone's), newest first, filtered and paged."""
+    if filters.get("context_id") is not None:
+        filters["context_id"] = str(filters["context_id"])
+    found = services().media.library.list(current_user(), filters, page, limit)
+    return {"items": [describe(media) for media in found.items], "pagination": pagination(found)}
