@@ -16,6 +16,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 # Chunks are gathered to this size and handed over joined: each hand-off costs the helper
 # a wait for the GIL, so a few large ones overlap with the writer far better than many small.
 BATCH_BYTES = 4 * 1024 * 1024
+# The first bytes are hashed inline: a small upload finishes before a helper would pay off,
+# and needs no batch buffers (a 10 MB upload then holds nothing more than its chunk).
+INLINE_BYTES = 16 * 1024 * 1024
 
 
 class BackgroundMD5:
@@ -24,13 +27,18 @@ class BackgroundMD5:
     def __init__(self, batch_bytes: int = BATCH_BYTES) -> None:
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._batch_bytes = batch_bytes
+        self._inline = 0
         self._batch: list[bytes | memoryview] = []
         self._batched = 0
         self._executor: ThreadPoolExecutor | None = None
         self._pending: Future[None] | None = None
 
     def update(self, chunk: bytes | memoryview) -> None:
-        """Hash the chunk after the ones before it; returns before it is hashed."""
+        """Hash the chunk after the ones before it; may return before it is hashed."""
+        if self._inline < INLINE_BYTES:
+            self._inline += len(chunk)
+            self._md5.update(chunk)
+            return
         self._batch.append(chunk)
         self._batched += len(chunk)
         if self._batched >= self._batch_bytes:
