@@ -17,13 +17,27 @@ from app.keys import persistent_secret, read_public_key
 from app.logging import configure_logging
 from app.wiring import build_services
 from blueprints import events, health, signed
+from blueprints.entities import admin as entity_admin
+from blueprints.entities import routes as entities
 from blueprints.screenshots import routes as screenshots
 from blueprints.videos import delete, download, previews, status, upload
 from blueprints.web import routes as web
 from config import load_config
 from services.registry import Services
 
-BLUEPRINTS = (health, upload, delete, status, download, previews, signed, events, screenshots)
+BLUEPRINTS = (
+    health,
+    upload,
+    delete,
+    status,
+    download,
+    previews,
+    signed,
+    events,
+    screenshots,
+    entities,
+    entity_admin,
+)
 
 
 def create_app(

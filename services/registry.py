@@ -9,6 +9,7 @@ from typing import Any
 
 from services.clients.users import UserProfiles
 from services.core.accounts import Accounts
+from services.entities import EntityService
 from services.events.bus import EventBus
 from services.screenshots import ScreenshotService
 from services.storage.objects import ObjectStore
@@ -29,6 +30,7 @@ class Services:
     push_verifier: Any
     videos: VideoFeature
     screenshots: ScreenshotService
+    entities: EntityService
     profiles: UserProfiles | None = None
 
     def close(self) -> None:
