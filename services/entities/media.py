@@ -62,9 +62,14 @@ def read_media_info(store: ObjectStore, info: ObjectInfo) -> MediaInfo:
 
 
 def _pillow_info(file: IO[bytes], pil_format: str) -> MediaInfo:
+    # Only what open() read from the headers: getexif() on a PNG without an early eXIf
+    # chunk would decode every pixel to look for a late one.
     with Image.open(file, formats=[pil_format]) as image:
         width, height = image.size
-        exif = image.getexif()
+        raw = image.info.get("exif")
+    exif = Image.Exif()
+    if isinstance(raw, bytes) and len(raw) <= MAX_EXIF_BYTES:
+        exif.load(raw)
     return MediaInfo(width, height, None, exif_create_date(exif))
 
 

@@ -81,10 +81,14 @@ class EntityRecords:
     def ensure_indexes(self) -> None:
         """Create the indexes the entity queries rely on (idempotent)."""
         self.entities.create_index("md5", unique=True, sparse=True, name="md5_unique")
-        for field in ("parent_id", "is_deleted", "purging", "pending_version"):
+        for field in ("parent_id", "purging", "pending_version"):
             self.entities.create_index(field, name=field)
         self.versions.create_index("entity_id", name="entity_id")
-        self.versions.create_index("version", name="version")
+        # The listings' filter and order, for MongoDB (the embedded stores hash each field).
+        self.entities.create_index([("purging", 1), ("is_deleted", 1), ("_id", 1)], name="listing")
+        self.versions.create_index(
+            [("version", 1), ("is_deleted", 1), ("entity_id", 1)], name="version_listing"
+        )
 
     def next_id(self) -> int:
         """A fresh entity id: the counter goes up by one and never comes down."""
