@@ -54,6 +54,14 @@ FORM_BODY = {
     },
 }
 BINARY = {"200": {"description": "The file"}, "206": {"description": "A byte range"}}
+
+
+def entity_id_param() -> list[dict]:
+    """The path's entity id as documented: an integer (read after authentication)."""
+    schema = {"type": "integer", "minimum": 1}
+    return [{"in": "path", "name": "entity_id", "required": True, "schema": schema}]
+
+
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -104,7 +112,7 @@ def create_entity():
     return entities.create(actor(), form)
 
 
-@blp.route("/entity/<entity_id>", methods=["GET"])
+@blp.route("/entity/<entity_id>", methods=["GET"], parameters=entity_id_param())
 @requires(Need.READ)
 @blp.doc(security=READ_SECURITY)
 @blp.arguments(VersionArgs, location="query")
@@ -115,7 +123,7 @@ def get_entity(args: dict, entity_id: str):
     return services().entities.get(entity_id_of(entity_id), args.get("version"))
 
 
-@blp.route("/entity/<entity_id>", methods=["PUT"])
+@blp.route("/entity/<entity_id>", methods=["PUT"], parameters=entity_id_param())
 @requires(Need.WRITE)
 @blp.doc(security=WRITE_SECURITY, requestBody=FORM_BODY)
 @blp.response(200, ItemRead)
@@ -129,7 +137,7 @@ def replace_entity(entity_id: str):
     return entities.replace(actor(), number, form)
 
 
-@blp.route("/entity/<entity_id>", methods=["PATCH"])
+@blp.route("/entity/<entity_id>", methods=["PATCH"], parameters=entity_id_param())
 @requires(Need.WRITE)
 @blp.doc(security=WRITE_SECURITY)
 @blp.arguments(EntityPatchArgs, location="json")
@@ -140,7 +148,7 @@ def patch_entity(args: dict, entity_id: str):
     return services().entities.patch(actor(), entity_id_of(entity_id), args["body"])
 
 
-@blp.route("/entity/<entity_id>", methods=["DELETE"])
+@blp.route("/entity/<entity_id>", methods=["DELETE"], parameters=entity_id_param())
 @requires(Need.WRITE)
 @blp.doc(security=WRITE_SECURITY)
 @blp.response(200, ItemRead)
@@ -151,7 +159,7 @@ def delete_entity(entity_id: str):
     return services().entities.delete(entity_id_of(entity_id))
 
 
-@blp.route("/entity/<entity_id>/versions", methods=["GET"])
+@blp.route("/entity/<entity_id>/versions", methods=["GET"], parameters=entity_id_param())
 @requires(Need.READ)
 @blp.doc(security=READ_SECURITY)
 @blp.response(200, VersionRead(many=True))
@@ -161,7 +169,7 @@ def list_versions(entity_id: str):
     return services().entities.versions(entity_id_of(entity_id))
 
 
-@blp.route("/entity/<entity_id>/file", methods=["GET"])
+@blp.route("/entity/<entity_id>/file", methods=["GET"], parameters=entity_id_param())
 @requires(Need.READ)
 @blp.doc(security=READ_SECURITY, responses=BINARY)
 @blp.arguments(VersionArgs, location="query")
