@@ -37,6 +37,15 @@ def register_dev_commands(app: Flask) -> None:
         _refuse_in_production()
         config = current_app.config
         base = config.get("PUBLIC_BASE_URL") or f"http://{config['HOST']}:{config['PORT']}"
+        if config["AUTH_DISABLED"]:
+            click.echo(f"entities in demo mode (AUTH_DISABLED=true): curl -s {base}/entity/")
+        if config["JWT_ALGORITHM"] != "HS256":
+            # Tokens come from the auth service that holds the private key.
+            click.echo(
+                f"mediastore listening on {base}; tokens: {config['JWT_ALGORITHM']}, "
+                "verified with the configured public key (no development token)\n"
+            )
+            return
         sample = write_sample_video(Path(config["DATA_DIR"]) / "sample.mp4")
         # DATA_DIR keeps what was uploaded, so each start names its sample anew: the lines
         # work as printed on every start, not only the first.
