@@ -74,7 +74,7 @@ def entity_id_of(text: str) -> int:
     return int(text)
 
 
-@blp.route("/entity/", methods=["GET"])
+@blp.route("/entity/", methods=["GET"], strict_slashes=False)
 @requires(Need.READ)
 @blp.doc(security=READ_SECURITY)
 @blp.arguments(EntityListArgs, location="query")
@@ -95,7 +95,7 @@ def list_entities(args: dict):
     return {"items": page.items, "pagination": pagination(page, "page_size")}
 
 
-@blp.route("/entity/", methods=["POST"])
+@blp.route("/entity/", methods=["POST"], strict_slashes=False)
 @requires(Need.WRITE)
 @blp.doc(security=WRITE_SECURITY, requestBody=FORM_BODY)
 @blp.response(201, ItemRead)

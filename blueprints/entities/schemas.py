@@ -14,6 +14,9 @@ from services.entities import FILTER_SYNTAX, InvalidFilter, parse_filter
 MAX_LABEL_CHARS = 1000
 MAX_DESCRIPTION_CHARS = 10_000
 MAX_ID = 2**63 - 1
+MAX_FILTER_CHARS = 4096
+# Beyond any page a listing can have, and small enough for MongoDB's 64-bit skip.
+MAX_PAGE = 2**31
 
 
 def refuse(location: str, field: str, message: str) -> None:
@@ -37,6 +40,8 @@ class FilterParam(fields.String):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > MAX_FILTER_CHARS:
+            raise ValidationError(f"Longer than {MAX_FILTER_CHARS} characters.")
         try:
             return parse_filter(text) if text.strip() else {}
         except InvalidFilter as error:
@@ -51,8 +56,9 @@ def _entity_id() -> fields.Integer:
 
 
 class EntityListArgs(PageSizeArgs):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     version = fields.Integer(
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=MAX_ID),
         metadata={"description": "Show each entity as its Nth version (others are left out)"},
     )
     filter_param = FilterParam(metadata={"description": FILTER_SYNTAX})
@@ -64,7 +70,7 @@ class EntityListArgs(PageSizeArgs):
 
 
 class VersionArgs(Schema):
-    version = fields.Integer(validate=validate.Range(min=1))
+    version = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class EntityFormArgs(Schema):

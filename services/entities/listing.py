@@ -57,10 +57,10 @@ def parse_filter(text: str) -> dict[str, list[Any]]:
         name, colon, value = part.strip().partition(":")
         name, value = name.strip(), value.strip()
         if not colon or not name or not value:
-            raise InvalidFilter(f"Malformed filter '{part.strip()}': expected field:value")
+            raise InvalidFilter(f"Malformed filter '{part.strip()[:64]}': expected field:value")
         if name not in FILTER_FIELDS:
             allowed = ", ".join(FILTER_FIELDS)
-            raise InvalidFilter(f"Unknown filter field '{name}'; allowed: {allowed}")
+            raise InvalidFilter(f"Unknown filter field '{name[:64]}'; allowed: {allowed}")
         conditions.setdefault(name, []).append(FILTER_FIELDS[name](value))
     return conditions
 

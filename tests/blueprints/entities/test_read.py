@@ -188,3 +188,25 @@ def test_the_listing_reads_an_item_exactly_as_get_does(client):
     listed = _listing(client)["items"]
 
     assert listed == [client.get(f"/entity/{item['id']}").get_json() for item in listed]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=99999999999999999999",
+        "version=99999999999999999999999",
+        "filter_param=" + "a" * 5000,
+        "filter_param=parent_id:99999999999999999999",
+    ],
+)
+def test_out_of_range_listing_arguments_are_422_not_a_crash(client, query):
+    response = client.get(f"/entity/?{query}")
+
+    assert response.status_code == 422
+    assert len(response.get_json()["detail"][0]["msg"]) < 200
+
+
+def test_the_listing_and_create_answer_without_the_trailing_slash(client):
+    assert create(client, label="x").status_code == 201
+    assert client.get("/entity").status_code == 200
+    assert client.post("/entity", data={"is_collection": "true"}).status_code == 201
