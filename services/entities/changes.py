@@ -143,8 +143,10 @@ class EntityChanges:
         if stored is not None:
             # Kept only if it is now the entity's file: the same bytes again reuse the object
             # the entity already keeps for them.
-            kept = doc["files"].get(stored.md5) == stored.object_name
-            self.files.release(stored) if kept else self.files.discard(stored)
+            if doc["files"].get(stored.md5) == stored.object_name:
+                self.files.release(stored)
+            else:
+                self.files.discard(stored)
         return doc
 
     def patch(self, actor: str | None, entity_id: int, changes: dict[str, Any]) -> dict[str, Any]:

@@ -130,22 +130,36 @@ class EntityFiles:
     def finish_abandoned(self, holds: Callable[[int, str], bool]) -> int:
         """Housekeeping: delete the objects of crashed uploads; returns how many were done.
 
-        `holds(entity_id, object_name)` tells whether that entity holds the object.
+        `holds(entity_id, object_name)` tells whether that entity holds the object. A claim
+        is deleted only after its object, so a storage outage leaves it for the next round.
         """
         done = 0
         for claim_id in self.claims.expired():
+            # Taking the claim first makes a late writer's next renewal fail, so it can
+            # commit nothing after the object is gone; the claim is put back if storage fails.
             claim = self.claims.reclaim(claim_id)
-            if claim is not None:
-                self.store.delete(claim.get("object_name") or f"{OBJECT_PREFIX}/{claim_id}")
+            if claim is not None and quietly(lambda c=claim: self._delete_or_restore(c), log):
                 done += 1
         cutoff = self.clock() - self.claims.lease
         stale = list(self.claims.collection.find({"state": STORED, "bound_at": {"$lt": cutoff}}))
         for claim in stale:
-            if not holds(claim["entity_id"], claim["object_name"]):
-                self.store.delete(claim["object_name"])
-            self.claims.collection.delete_one({"_id": claim["_id"]})
-            done += 1
+            if quietly(lambda c=claim: self._finish_bound(c, holds), log):
+                done += 1
         return done
+
+    def _delete_or_restore(self, claim: dict[str, Any]) -> bool:
+        try:
+            self.store.delete(claim["object_name"])
+        except Exception:
+            self.claims.collection.insert_one(claim)  # expired still: the next round retries
+            raise
+        return True
+
+    def _finish_bound(self, claim: dict[str, Any], holds: Callable[[int, str], bool]) -> bool:
+        if not holds(claim["entity_id"], claim["object_name"]):
+            self.store.delete(claim["object_name"])
+        self.claims.collection.delete_one({"_id": claim["_id"]})
+        return True
 
     def _discard(self, claim_id: str, name: str) -> None:
         if quietly(lambda: self.store.delete(name), log) is not None:

@@ -142,3 +142,23 @@ def test_housekeeping_runs_on_the_relay(make_app, database, clock):
     app.extensions["mediastore"].events.relay.run_once()
 
     assert database["entity_versions"].count_documents({}) == 1
+
+
+def test_an_abandoned_upload_whose_object_cannot_be_deleted_is_retried(
+    entity_settings, database, store, clock
+):
+    failing = FailingStore(store)
+    entities = build_entities(
+        entity_settings, database=database, store=failing, ingest=Ingest(failing), clock=clock
+    )
+    entities.files.store_upload([make_picture()])
+    clock.advance(hours=2)
+    failing.fail_delete = True
+
+    entities.housekeeping()
+    assert database["entity_uploads"].count_documents({}) == 1  # kept for the next round
+    failing.fail_delete = False
+    entities.housekeeping()
+
+    assert entity_objects(store) == []
+    assert database["entity_uploads"].count_documents({}) == 0
