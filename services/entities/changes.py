@@ -89,6 +89,7 @@ class EntityChanges:
     def create(self, actor: str | None, form: SubmittedForm) -> dict[str, Any]:
         """Store the file, check the form, insert the entity as version 1."""
         stored = self.files.store_upload(form.image) if form.image is not None else None
+        bound_to = None
         try:
             fields = form.fields()
             if fields.is_collection and stored is not None:
@@ -103,9 +104,10 @@ class EntityChanges:
                 doc = self._new_entity(self.records.next_id(), fields, stored, actor)
                 if stored is not None:
                     self.files.bind(stored, doc["_id"])
+                    bound_to = doc["_id"]
                 self._insert(doc)
         except BaseException:
-            self.files.discard(stored)
+            self._undo_upload(stored, bound_to)
             raise
         if stored is not None:
             self.files.release(stored)
@@ -115,7 +117,7 @@ class EntityChanges:
     def replace(self, actor: str | None, entity_id: int, form: SubmittedForm) -> dict[str, Any]:
         """PUT: every field from the form (omitted ones null), the file if one is sent."""
         self.live(entity_id)  # 404 before the upload is stored
-        stored = None
+        stored, bound_to = None, None
         if form.image is not None:
             stored = self.files.store_upload(form.image, entity_id)
         try:
@@ -131,6 +133,7 @@ class EntityChanges:
             if stored is not None:
                 self._refuse_duplicate(stored.md5, entity_id)
                 self.files.bind(stored, entity_id)
+                bound_to = entity_id
             changes = {
                 "label": fields.label,
                 "description": fields.description,
@@ -138,7 +141,7 @@ class EntityChanges:
             }
             doc = self._advance(entity_id, actor, "update", changes, stored)
         except BaseException:
-            self.files.discard(stored)
+            self._undo_upload(stored, bound_to)
             raise
         if stored is not None:
             # Kept only if it is now the entity's file: the same bytes again reuse the object
@@ -247,6 +250,21 @@ class EntityChanges:
             except DuplicateKeyError:
                 self._refuse_duplicate(changes["md5"], entity_id)
                 return None  # the holder went away meanwhile: try again
+
+    def _undo_upload(self, stored: StoredFile | None, bound_to: int | None) -> None:
+        """After a failure, delete the upload unless the entity's write may have taken it.
+
+        A write whose answer was lost (an outage) may have taken effect: the entity is
+        asked. When it holds the file, or cannot be asked, the bound upload record is left
+        for housekeeping, which deletes the object only if no entity holds it.
+        """
+        if stored is None:
+            return
+        if bound_to is not None:
+            held = quietly(lambda: self.records.holds(bound_to, stored.object_name), log)
+            if held is not False:
+                return
+        self.files.discard(stored)
 
     def _refuse_duplicate(self, md5: str, own_id: int | None) -> None:
         holder = self.records.holder_of(md5)

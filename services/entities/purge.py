@@ -76,9 +76,4 @@ class EntityPurge:
         for doc in self.records.pending():
             if quietly(lambda doc=doc: self.records.record_version(doc) or True, log):
                 done += 1
-        return done + self.files.finish_abandoned(self._holds)
-
-    def _holds(self, entity_id: int, object_name: str) -> bool:
-        """True when the entity (purging or not) keeps the object among its files."""
-        doc = self.records.entities.find_one({"_id": entity_id}, {"files": 1})
-        return doc is not None and object_name in doc.get("files", {}).values()
+        return done + self.files.finish_abandoned(self.records.holds)

@@ -111,6 +111,11 @@ class EntityRecords:
         doc = self.entities.find_one({"md5": md5}, {"_id": 1})
         return None if doc is None else doc["_id"]
 
+    def holds(self, entity_id: int, object_name: str) -> bool:
+        """True when the entity (being deleted or not) keeps the object among its files."""
+        doc = self.entities.find_one({"_id": entity_id}, {"files": 1})
+        return doc is not None and object_name in doc.get("files", {}).values()
+
     def insert(self, doc: dict[str, Any]) -> None:
         """Insert a new entity; DuplicateKeyError when its MD5 is held already."""
         self.entities.insert_one(doc)

@@ -162,3 +162,44 @@ def test_an_abandoned_upload_whose_object_cannot_be_deleted_is_retried(
 
     assert entity_objects(store) == []
     assert database["entity_uploads"].count_documents({}) == 0
+
+
+class LostAnswerCollection:
+    """A real collection whose insert_one takes effect, then fails as if its answer was lost."""
+
+    def __init__(self, collection):
+        self.collection = collection
+
+    def insert_one(self, doc):
+        self.collection.insert_one(doc)
+        raise StorageUnavailable("the answer was lost")
+
+    def __getattr__(self, name):
+        return getattr(self.collection, name)
+
+
+def test_an_insert_whose_answer_was_lost_keeps_the_file_its_entity_holds(
+    entity_settings, database, store, clock
+):
+    class Database:
+        def __getitem__(self, name):
+            collection = database[name]
+            return LostAnswerCollection(collection) if name == "entities" else collection
+
+        def __getattr__(self, name):
+            return getattr(database, name)
+
+    entities = build_entities(
+        entity_settings, database=Database(), store=store, ingest=Ingest(store), clock=clock
+    )
+
+    with pytest.raises(StorageUnavailable):
+        entities.create(None, picture_form())
+
+    [doc] = database["entities"].find({})
+    assert entity_objects(store) == [doc["object_name"]]
+    assert entities.file(doc["_id"]).size > 0
+    clock.advance(hours=2)
+    entities.housekeeping()  # the upload record goes, the object it names stays
+    assert entity_objects(store) == [doc["object_name"]]
+    assert database["entity_uploads"].count_documents({}) == 0
