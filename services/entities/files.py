@@ -9,7 +9,9 @@ object is ever left without a record of it:
      (LeaseExpired) if housekeeping reclaimed the upload meanwhile.
   4. the entity's own write (the commit point, in the entity service), then release: the
      claim is deleted.
-A failure before 4 discards: the object is deleted, then the claim. A crash leaves a claim:
+A failure before 3 discards: the object is deleted, then the claim. A failure after 3 does
+too, unless the entity's write may have taken effect (its answer lost): then the bound
+claim stays for housekeeping. A crash leaves a claim:
 housekeeping deletes the object of an `uploading` claim once its lease ran out, and of a
 `stored` claim older than a lease unless its entity holds the object; then the claim.
 Entities are one shared library: no quota, no holds.
