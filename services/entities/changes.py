@@ -3,9 +3,10 @@
 Create: the file (if any) is stored first (see files.py), then the form is judged, the MD5
 checked against every entity's current file, the parent checked, an id drawn, and the
 entity inserted (the commit point; the unique MD5 index decides a race, and the loser's
-file is deleted; a write whose answer was lost keeps the file if the entity took it). PUT and PATCH read the entity, build the next version from it, and move
-it there with a write conditional on the version read (another change in between: read
-again and rebuild). Each new version is marked pending in the entity and then copied into
+file is deleted; a write whose answer was lost keeps the file if the entity took it).
+PUT and PATCH read the entity, build the next version from it, and move it there with a
+write conditional on the version read (another change in between: read again and
+rebuild). Each new version is marked pending in the entity and then copied into
 the history; a crash between the two leaves the mark, and the copy is made by the next
 change of that entity, by reading its history, or by housekeeping. Ids that a failed create
 drew are never handed out again.

@@ -201,12 +201,29 @@ def test_an_unexpected_form_part_is_refused(client):
     assert response.get_json() == {"detail": "Unexpected form field 'other'"}
 
 
+class OnceRendezvous(RendezvousCollection):
+    """A RendezvousCollection whose callers meet once: retries after the race go straight on."""
+
+    def __init__(self, collection: Any, method: str, parties: int) -> None:
+        super().__init__(collection, method, parties)
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        if name == self.method:
+            with self.lock:
+                self.calls += 1
+                if self.calls > self.barrier.parties:
+                    return getattr(self.collection, name)
+        return super().__getattr__(name)
+
+
 class RacingDatabase:
     """The test database, with one collection's method making two callers meet first."""
 
     def __init__(self, database: Any, collection: str, method: str) -> None:
         self.database = database
-        self.racing = RendezvousCollection(database[collection], method, parties=2)
+        self.racing = OnceRendezvous(database[collection], method, parties=2)
         self.collection = collection
 
     def __getitem__(self, name: str) -> Any:

@@ -77,3 +77,14 @@ def test_unknown_entities_and_versions_have_no_file(client):
 
     assert client.get("/entity/77/file").get_json() == {"detail": "Entity not found"}
     assert client.get(f"/entity/{entity_id}/file?version=3").status_code == 404
+
+
+def test_head_describes_the_file_without_a_body(client):
+    data = make_picture()
+    entity_id = create(client, data).get_json()["id"]
+
+    response = client.head(f"/entity/{entity_id}/file")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Length"] == str(len(data))
+    assert response.data == b""

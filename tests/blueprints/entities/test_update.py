@@ -198,3 +198,64 @@ def test_a_version_left_unrecorded_by_a_crash_is_recorded_before_the_next_change
 
     assert client.get(f"/entity/{entity_id}?version=1").get_json()["label"] == "v1"
     assert [v["version"] for v in client.get(f"/entity/{entity_id}/versions").get_json()] == [1, 2]
+
+
+def _side_by_side(requests_to_send):
+    """Send the requests from threads at once; return the responses."""
+    import threading
+
+    answers = []
+
+    def send(request):
+        answers.append(request())
+
+    threads = [threading.Thread(target=send, args=(request,)) for request in requests_to_send]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return answers
+
+
+def test_two_racing_puts_of_the_same_bytes_give_one_200_and_one_409(make_app, database, store):
+    from tests.blueprints.entities.test_create import RacingDatabase
+
+    app = make_app(
+        database_override=RacingDatabase(database, "entities", "find_one_and_update"),
+        AUTH_DISABLED=True,
+    )
+    setup = make_app(AUTH_DISABLED=True).test_client()  # the same database, no rendezvous
+    first, second = (create(setup, make_picture(color=(c, c, c))).get_json()["id"] for c in (1, 2))
+    data = make_picture("PNG", color=(3, 3, 3))
+    fields = {"is_collection": "false", "label": "racing"}
+
+    answers = _side_by_side(
+        [lambda n=n: send_form(app.test_client(), "PUT", f"/entity/{n}", fields, data)
+         for n in (first, second)]
+    )  # fmt: skip
+
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    assert len(entity_objects(store)) == 3  # the loser's upload is gone
+
+
+def test_two_racing_patches_both_land_as_versions(make_app, database):
+    from tests.blueprints.entities.test_create import RacingDatabase
+
+    app = make_app(
+        database_override=RacingDatabase(database, "entities", "find_one_and_update"),
+        AUTH_DISABLED=True,
+    )
+    setup = make_app(AUTH_DISABLED=True).test_client()
+    entity_id = create(setup, label="v1").get_json()["id"]
+
+    answers = _side_by_side(
+        [lambda label=label: _patch(app.test_client(), entity_id, description=label)
+         for label in ("a", "b")]
+    )  # fmt: skip
+
+    assert [answer.status_code for answer in answers] == [200, 200]
+    versions = setup.get(f"/entity/{entity_id}/versions").get_json()
+    assert [v["version"] for v in versions] == [1, 2, 3]
+    descriptions = {setup.get(f"/entity/{entity_id}?version={n}").get_json()["description"]
+                    for n in (2, 3)}  # fmt: skip
+    assert descriptions == {"a", "b"}
