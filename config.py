@@ -46,6 +46,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "JWT_SECRET_KEY": (None, str),
     "JWT_PUBLIC_KEY": (None, str),
     "JWT_PUBLIC_KEY_PATH": (None, str),
+    # The entity API's original name for JWT_PUBLIC_KEY_PATH; used when that one is unset.
+    "PUBLIC_KEY_PATH": (None, str),
     "JWT_ALGORITHM": ("HS256", str),
     "JWT_ISSUER": (None, str),
     "JWT_AUDIENCE": (None, str),
@@ -110,6 +112,14 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "LARGE_BODY_BYTES": (1 * MIB, _int),
     "MAX_CONCURRENT_LARGE_BODIES": (None, _int),
     "LARGE_BODY_RETRY_AFTER_SECONDS": (5, _int),
+    # Entities (seed 004): a shared media library. AUTH_DISABLED=true opens every entity
+    # endpoint (demo mode; refused in production). READ_AUTH_ENABLED is the default of the
+    # read-auth switch that admins flip at run time (stored in the database, re-read by
+    # every instance at most ENTITY_READ_AUTH_CACHE_SECONDS later).
+    "AUTH_DISABLED": (False, _bool),
+    "READ_AUTH_ENABLED": (False, _bool),
+    "ENTITY_READ_AUTH_CACHE_SECONDS": (5.0, float),
+    "ENTITY_MAX_FILE_BYTES": (1024 * MIB, _int),
 }
 
 
@@ -134,6 +144,8 @@ class Config:
             raw = environ.get(name)
             settings[name] = parse(raw) if raw not in (None, "") else default
         settings.update(overrides or {})
+        if not settings.get("JWT_PUBLIC_KEY_PATH"):
+            settings["JWT_PUBLIC_KEY_PATH"] = settings.get("PUBLIC_KEY_PATH")
         cls.check(settings)
         return settings
 
@@ -182,6 +194,8 @@ class Production(Config):
             raise ConfigError("JWT_SECRET_KEY must be set when JWT_ALGORITHM=HS256")
         if not settings["PUBSUB_VERIFY_PUSH"]:
             raise ConfigError("PUBSUB_VERIFY_PUSH=false is refused when APP_ENV=production")
+        if settings["AUTH_DISABLED"]:
+            raise ConfigError("AUTH_DISABLED=true is refused when APP_ENV=production")
         if settings["EVENT_BUS"] == "pubsub" and not settings.get("GCP_PROJECT"):
             raise ConfigError("GCP_PROJECT must be set when EVENT_BUS=pubsub")
         if settings["JWT_ALGORITHM"] != "HS256" and not (

@@ -18,6 +18,8 @@ from app.logging import configure_logging
 from app.wiring import build_services
 from app.wiring.media import install_media_limits
 from blueprints import events, health, signed
+from blueprints.entities import admin as entity_admin
+from blueprints.entities import routes as entities
 from blueprints.media import files as media_files
 from blueprints.media import invoices as media_invoices
 from blueprints.screenshots import routes as screenshots
@@ -38,6 +40,8 @@ BLUEPRINTS = (
     screenshots,
     media_files,
     media_invoices,
+    entities,
+    entity_admin,
 )
 
 

@@ -1,4 +1,4 @@
-"""Bearer JWT verification with flask-jwt-extended; every failure is 401 Unauthorized."""
+"""Bearer JWT verification with flask-jwt-extended; every failure is a 401 in the API's words."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, request
 from flask_jwt_extended import JWTManager
 
-from app.errors import error_response
+from app.errors import request_style, unauthorized_response
 from services.clients.users import UserProfiles
 from services.core.users import User
 
@@ -40,14 +40,21 @@ def configure_jwt(app: Flask, settings: dict[str, Any], public_key: str | None) 
 def init_auth(
     app: Flask, profiles: UserProfiles | None, clock: Callable[[], datetime]
 ) -> JWTManager:
-    """Register the JWT manager, the current-user loader and the 401 answers."""
+    """Register the JWT manager, the current-user loader and the 401 answers.
+
+    The texts are the serving API's (its ErrorStyle): one for a request without a token,
+    one for a token that does not verify.
+    """
     jwt = JWTManager(app)
 
-    def unauthorized(*_args: Any) -> Any:
-        return error_response(401, "Unauthorized")
+    @jwt.unauthorized_loader
+    def no_token(*_args: Any) -> Any:
+        return unauthorized_response(request_style().unauthenticated)
+
+    def bad_token(*_args: Any) -> Any:
+        return unauthorized_response(request_style().bad_credentials)
 
     for register in (
-        jwt.unauthorized_loader,
         jwt.invalid_token_loader,
         jwt.expired_token_loader,
         jwt.revoked_token_loader,
@@ -55,7 +62,7 @@ def init_auth(
         jwt.user_lookup_error_loader,
         jwt.token_verification_failed_loader,
     ):
-        register(unauthorized)
+        register(bad_token)
 
     @jwt.token_verification_loader
     def strict_claims(_header: dict, claims: dict) -> bool:

@@ -19,6 +19,7 @@ STYLES_KEY = "mediastore.error_styles"
 
 STATUS = {
     errors.InvalidRequest: 400,
+    errors.Unprocessable: 422,
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,
@@ -74,6 +75,15 @@ def error_response(status: int, message: str) -> Response:
     return response
 
 
+def unauthorized_response(message: str) -> Response:
+    """A 401 in the request's API shape, with the API's WWW-Authenticate challenge if any."""
+    response = error_response(401, message)
+    challenge = request_style().challenge
+    if challenge:
+        response.headers["WWW-Authenticate"] = challenge
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     """Map domain errors, HTTP errors, validation errors, outages and crashes to JSON."""
 
@@ -86,6 +96,8 @@ def register_error_handlers(app: Flask) -> None:
             cause = error.__cause__
             log.warning("dependency unavailable: %s", f"{message} ({cause})" if cause else message)
             message = type(error).default_message
+        if status == 401:
+            return unauthorized_response(message)
         response = error_response(status, message)
         if isinstance(error, errors.RangeNotSatisfiable):
             response.headers["Content-Range"] = f"bytes */{error.size}"

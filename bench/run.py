@@ -14,7 +14,7 @@ from bench import scenarios
 from bench.procs import ROOT, Processes
 from bench.results import Figure, table, write_json
 
-PHASES = ("gcs", "local", "upload", "status", "media")
+PHASES = ("gcs", "local", "upload", "status", "media", "entities")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -27,6 +27,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
     parser.add_argument("--status-requests", type=int, default=2000, help="status GETs per pass")
     parser.add_argument("--status-users", type=int, nargs=2, default=(10, 10_000))
+    parser.add_argument("--entity-counts", type=int, nargs=2, default=(10, 10_000))
+    parser.add_argument("--entity-requests", type=int, default=100, help="listings per pass")
     parser.add_argument("--seed", type=int, default=20240229)
     parser.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset")
     parser.add_argument("--output", type=Path, default=ROOT / "bench/results/latest.json")

@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 import requests
 
+from bench import entities, status, streaming, uploads
 from bench import media as media_bench
-from bench import status, streaming, uploads
 from bench.client import MIB, TIMEOUT, bearer, mint_token, upload
 from bench.procs import (
     Processes,
@@ -30,7 +30,14 @@ USER = "bench-streamer"
 BUCKET = "mediastore-bench"
 STREAMED = "stream.mp4"
 LIMIT = str(64 * 1024 * MIB)  # quota, daily bandwidth and upload size: out of the way
-TARGETS = {"full": 0.9, "ranges": 0.25, "upload": 1.5, "status": 0.8}
+TARGETS = {
+    "full": 0.9,
+    "ranges": 0.25,
+    "upload": 1.5,
+    "status": 0.8,
+    "entity_upload": 0.7,
+    "entity_listing": 0.8,
+}
 
 Media = dict[str, Path]
 
@@ -210,10 +217,53 @@ def media_phase(args, work: Path, procs: Processes, media: Media) -> list[Figure
     )
 
 
+def entities_phase(args, work: Path, procs: Processes, media: Media) -> list[Figure]:
+    """POST /entity/ beside POST /upload of the same video; listings of many beside few."""
+    env = {"ENTITY_MAX_FILE_BYTES": LIMIT}
+    service = start_gunicorn(
+        procs, "service-entities", "wsgi:app", service_env(args, work / "entities", **env)
+    )
+    headers = bearer(entities.writer_token(SECRET))
+    figures = list(
+        entities.upload_vs_video_api(
+            service, headers, media["stream"], args.runs, TARGETS["entity_upload"]
+        )
+    )
+    procs.stop(service)
+    rates: dict[tuple[str, int], float] = {}
+    for count in args.entity_counts:
+        data = work / f"entities-{count}"
+        entities.seed_entities(data, count)
+        service = start_gunicorn(
+            procs, f"service-entities-{count}", "wsgi:app", service_env(args, data)
+        )
+        for name, query in entities.LISTINGS.items():
+            rates[name, count] = entities.listing_rate(
+                service.url, query, args.entity_requests, args.clients, min(20, count)
+            )
+        procs.stop(service)
+    few, many = args.entity_counts
+    for name, query in entities.LISTINGS.items():
+        figures.append(
+            Figure(
+                f"entity_listing_{name}",
+                f"GET /entity/?{query}, {many:,} entities",
+                "req/s",
+                rates[name, many],
+                rates[name, few],
+                f"{few:,} entities",
+                TARGETS["entity_listing"],
+                samples={"requests": args.entity_requests, "clients": args.clients},
+            )
+        )
+    return figures
+
+
 PHASES: dict[str, Callable[..., list[Figure]]] = {
     "gcs": gcs_phase,
     "local": local_phase,
     "upload": upload_phase,
     "status": status_phase,
     "media": media_phase,
+    "entities": entities_phase,
 }

@@ -9,6 +9,7 @@ from typing import Any
 
 from services.clients.users import UserProfiles
 from services.core.accounts import Accounts
+from services.entities import EntityService
 from services.events.bus import EventBus
 from services.media import MediaFeature
 from services.screenshots import ScreenshotService
@@ -31,6 +32,7 @@ class Services:
     videos: VideoFeature
     screenshots: ScreenshotService
     media: MediaFeature
+    entities: EntityService
     profiles: UserProfiles | None = None
 
     def close(self) -> None:

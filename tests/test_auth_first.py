@@ -21,16 +21,23 @@ UNAUTHENTICATED_MESSAGES = {
     "Unauthorized",
     "Missing or malformed Authorization header",
     "Invalid or expired token",
+    "Authentication required",  # the entity API's words (seed 004)
+    "Could not validate credentials",
 }
 
 
 def secured_operations(client) -> list[tuple[str, str]]:
-    """(method, concrete path) of every operation the OpenAPI document says needs a token."""
+    """(method, concrete path) of every operation the OpenAPI document says needs a token.
+
+    An operation that also lists the empty requirement ({}) takes a token only sometimes
+    (the entity API's reads, while read auth is on): tests/blueprints/entities covers those.
+    """
     spec = client.get("/openapi.json").get_json()
     operations = []
     for path, item in spec["paths"].items():
         for method, operation in item.items():
-            if isinstance(operation, dict) and operation.get("security"):
+            security = operation.get("security") if isinstance(operation, dict) else None
+            if security and {} not in security:
                 concrete = re.sub(r"\{[^}]+\}", "x.mp4", path)
                 operations.append((method.upper(), concrete))
     return operations

@@ -49,6 +49,14 @@ def register_dev_commands(app: Flask) -> None:
         _refuse_in_production()
         config = current_app.config
         base = config.get("PUBLIC_BASE_URL") or f"http://{config['HOST']}:{config['PORT']}"
+        if config["JWT_ALGORITHM"] != "HS256":
+            # Tokens come from the auth service that holds the private key.
+            click.echo(
+                f"mediastore listening on {base}; tokens: {config['JWT_ALGORITHM']}, "
+                "verified with the configured public key (no development token)"
+            )
+            _demo_mode_line(base)
+            return
         sample = write_sample_video(Path(config["DATA_DIR"]) / "sample.mp4")
         # DATA_DIR keeps what was uploaded, so each start names its sample anew: the lines
         # work as printed on every start, not only the first.
@@ -61,7 +69,13 @@ def register_dev_commands(app: Flask) -> None:
         click.echo(f"  curl -s {auth} -F 'file=@{sample};filename={name}' {base}/upload")
         click.echo(f"  curl -s {auth} {base}/storage-status")
         click.echo(f"  curl -s {auth} -r 0-1023 -o /tmp/part.mp4 -D - {base}/stream/video/{name}")
-        click.echo("")
+        _demo_mode_line(base)
+
+
+def _demo_mode_line(base: str) -> None:
+    if current_app.config["AUTH_DISABLED"]:
+        click.echo(f"entities in demo mode (AUTH_DISABLED=true), no token: curl -s {base}/entity/")
+    click.echo("")
 
 
 def _refuse_in_production() -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from app.wiring.entities import build_entities, register_entity_tasks
 from app.wiring.events import HOUSEKEEPING_SECONDS, build_event_bus, push_verifier
 from app.wiring.media import build_media, register_media_events
 from app.wiring.screenshots import build_screenshot_service, register_screenshot_events
@@ -101,6 +102,8 @@ def build_services(
     sweeper = HoldSweeper(holds, {videos.uploads.claims.name: videos.uploads.claims}, clock=clock)
     sweeper.register(media.uploads.claims)
     events.relay.add_task(sweeper.sweep, every_seconds=HOUSEKEEPING_SECONDS)
+    entities = build_entities(settings, database=database, store=store, ingest=ingest, clock=clock)
+    register_entity_tasks(events, entities)
     return Services(
         clock=clock,
         database=database,
@@ -112,5 +115,6 @@ def build_services(
         videos=videos,
         screenshots=screenshots,
         media=media,
+        entities=entities,
         profiles=profiles if profiles is not None else user_profiles(settings),
     )

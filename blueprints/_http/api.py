@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import flask
@@ -28,13 +28,21 @@ class ErrorStyle:
     """How one API answers errors: the key its message goes under, and its validation errors.
 
     `validation` turns webargs' {location: {field: [message]}} into the body; the status of
-    a validation error is `validation_status`.
+    a validation error is `validation_status`. The authentication texts are the API's own
+    words for: no credentials (`unauthenticated`), credentials that do not verify
+    (`bad_credentials`), a caller without the permission (`not_permitted`) or without admin
+    rights (`admin_only`); `challenge`, when set, goes out as `WWW-Authenticate` with 401s.
     """
 
     name: str
     key: str
     validation_status: int
     validation: Callable[[Mapping[str, Any]], Any]
+    unauthenticated: str = "Unauthorized"
+    bad_credentials: str = "Unauthorized"
+    not_permitted: str = "Forbidden"
+    admin_only: str = "Forbidden"
+    challenge: str | None = None
 
     def body(self, message: str) -> dict[str, Any]:
         """The body of an error with one message."""
@@ -88,6 +96,16 @@ SEED_003 = ErrorStyle("seed-003", "error", 400, first_message)
 FASTAPI = ErrorStyle("fastapi", "detail", 422, fastapi_details)
 # Django REST framework original (002 part uploads): {"detail": ...}, 400 naming the field.
 DRF = ErrorStyle("drf", "detail", 400, field_message)
+# The entity API (seed 004): FastAPI's shapes with its original's authentication texts.
+ENTITIES = replace(
+    FASTAPI,
+    name="entities",
+    unauthenticated="Authentication required",
+    bad_credentials="Could not validate credentials",
+    not_permitted="Not enough permissions",
+    admin_only="Admin access required",
+    challenge="Bearer",
+)
 DEFAULT_STYLE = SEED_003
 
 

@@ -19,6 +19,12 @@ class InvalidRequest(MediastoreError):
     default_message = "Bad request"
 
 
+class Unprocessable(InvalidRequest):
+    """The request is well-formed, but what it asks for breaks a rule of the data (422)."""
+
+    default_message = "Unprocessable request"
+
+
 class Unauthorized(MediastoreError):
     """The caller could not be authenticated."""
 

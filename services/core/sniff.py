@@ -38,6 +38,8 @@ EXTENSIONS: dict[str, str] = {
     "application/vnd.oasis.opendocument.text": ".odt",
     "application/vnd.oasis.opendocument.spreadsheet": ".ods",
     "application/vnd.oasis.opendocument.presentation": ".odp",
+    # Library images (sniff_library_image).
+    "image/gif": ".gif",
 }
 
 PDF = "application/pdf"
@@ -55,6 +57,9 @@ _IMAGE_TYPES = {
     "image/apng": "image/png",
     "image/webp": "image/webp",
 }
+# The media library's images: the still types plus GIF. HEIC is left out because Pillow
+# cannot read it without a plugin, so no metadata could be taken from it.
+_LIBRARY_IMAGE_TYPES = {**_IMAGE_TYPES, "image/gif": "image/gif"}
 
 # Ogg logical streams announce their codec in the first packet of their BOS page.
 _OGG_VIDEO_HEADERS = (b"\x80theora", b"OVP80", b"BBCD\x00")
@@ -111,6 +116,17 @@ def sniff_document(prefix: bytes) -> str | None:
     head = bytes(prefix[:SNIFF_BYTES])
     kind = filetype.match(head, matchers=_OTHER_DOCUMENTS)
     return kind.mime if kind is not None and kind.mime in DOCUMENT_TYPES else None
+
+
+def sniff_library_image(prefix: bytes) -> str | None:
+    """Return image/jpeg, image/png, image/webp or image/gif for a file starting with prefix."""
+    kind = filetype.guess(bytes(prefix[:SNIFF_BYTES]))
+    return _LIBRARY_IMAGE_TYPES.get(kind.mime) if kind is not None else None
+
+
+def sniff_library_media(prefix: bytes) -> str | None:
+    """Return the type of a library image (sniff_library_image) or video (sniff_video)."""
+    return sniff_library_image(prefix) or sniff_video(prefix)
 
 
 def _video_type(kind: filetype.Type) -> str | None:

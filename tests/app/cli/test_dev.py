@@ -49,3 +49,15 @@ def test_the_banner_is_refused_in_production(make_app):
     app.config["APP_ENV"] = "production"
     result = app.test_cli_runner().invoke(args=["banner"])
     assert result.exit_code != 0 and "production" in result.output
+
+
+def test_the_banner_with_a_public_key_names_it_and_mints_nothing(make_app, tmp_path):
+    from tests.fixtures.entities import Keys
+
+    app = make_app(JWT_ALGORITHM="ES256", JWT_PUBLIC_KEY=Keys().public_pem, AUTH_DISABLED=True)
+
+    result = app.test_cli_runner().invoke(args=["banner"])
+
+    assert result.exit_code == 0, result.output
+    assert "ES256" in result.output and "Bearer" not in result.output
+    assert "/entity/" in result.output

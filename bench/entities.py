@@ -1,0 +1,229 @@
+"""The entity API (seed 004): uploads beside the video API's, listings of many beside few."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from statistics import median
+
+import jwt
+import requests
+
+from bench.client import MIB, READ_BYTES, TIMEOUT, MultipartFile
+from bench.memory import watch_rss
+from bench.procs import Server
+from bench.results import Figure, summary
+
+MB = 1_000_000
+RSS_LIMIT_MIB = 64
+WARM_UP = 10
+BATCH = 1000
+# The listings measured: the plain one, past versions, and a search every seeded label matches.
+LISTINGS = {
+    "plain": "page_size=20",
+    "version": "page_size=20&version=1",
+    "search": "page_size=20&search_query=photo",
+}
+
+
+def writer_token(secret: str, user_id: str = "bench-writer") -> str:
+    """An HS256 token with the entity API's write permission (and the video API's needs)."""
+    claims = {
+        "sub": user_id,
+        "exp": int(time.time() + 6 * 3600),
+        "type": "access",
+        "permissions": ["media_store_write", "media_store_read"],
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+class EntityForm:
+    """POST /entity/'s multipart body: is_collection=false, then the file as `image`, from disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.boundary = uuid.uuid4().hex
+        self.head = (
+            f"--{self.boundary}\r\n"
+            'Content-Disposition: form-data; name="is_collection"\r\n\r\nfalse\r\n'
+            f"--{self.boundary}\r\n"
+            'Content-Disposition: form-data; name="image"; filename="bench.mp4"\r\n'
+            "Content-Type: video/mp4\r\n\r\n"
+        ).encode()
+        self.tail = f"\r\n--{self.boundary}--\r\n".encode()
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self) -> int:
+        return len(self.head) + self.path.stat().st_size + len(self.tail)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.head
+        with open(self.path, "rb") as file:
+            while chunk := file.read(READ_BYTES):
+                yield chunk
+        yield self.tail
+
+
+def _post(session: requests.Session, url: str, body, headers: dict) -> tuple[dict, float]:
+    wanted = {**headers, "Content-Type": body.content_type}
+    started = time.perf_counter()
+    response = session.post(url, data=body, headers=wanted, timeout=TIMEOUT)
+    seconds = time.perf_counter() - started
+    if response.status_code not in (200, 201):
+        raise RuntimeError(f"POST {url}: HTTP {response.status_code} {response.text[:300]}")
+    return response.json(), seconds
+
+
+def upload_vs_video_api(
+    service: Server, headers: dict, path: Path, runs: int, target: float
+) -> tuple[Figure, Figure]:
+    """Median MB/s of POST /entity/ beside POST /upload of the same file, interleaved.
+
+    Both go to the same server. Each stored copy is deleted (untimed) before the next run,
+    so every upload writes a new file and the entity API never sees its own MD5 again.
+    Returns the throughput figure and the worker's largest RSS growth during an entity upload.
+    """
+
+    size = path.stat().st_size
+    rates: dict[str, list[float]] = {"entity": [], "upload": []}
+    growth: list[float] = []
+    with requests.Session() as session:
+        for run in range(runs):
+            os.sync()
+            answer, seconds = _post(
+                session, f"{service.url}/upload", MultipartFile(path, f"bench-{run}.mp4"), headers
+            )
+            rates["upload"].append(size / seconds / MB)
+            gone = {"filename": f"bench-{run}.mp4"}
+            _untimed(
+                session.delete(
+                    f"{service.url}/delete-file", headers=headers, json=gone, timeout=TIMEOUT
+                )
+            )
+            os.sync()
+            with watch_rss(service.worker_pid()) as rss:
+                item, seconds = _post(session, f"{service.url}/entity/", EntityForm(path), headers)
+            if item.get("file_size") != size or item.get("type") != "video":
+                raise RuntimeError(f"entity upload stored {item}")
+            rates["entity"].append(size / seconds / MB)
+            growth.append(rss.growth / MIB)
+            _untimed(
+                session.delete(
+                    f"{service.url}/entity/{item['id']}", headers=headers, timeout=TIMEOUT
+                )
+            )
+    throughput = Figure(
+        "entity_upload",
+        f"POST /entity/ {size // MIB} MiB video (embedded store)",
+        "MB/s",
+        median(rates["entity"]),
+        median(rates["upload"]),
+        "POST /upload, same file",
+        target,
+        samples={"entity": summary(rates["entity"]), "upload": summary(rates["upload"])},
+    )
+    memory = Figure(
+        "entity_upload_rss",
+        f"RSS growth during POST /entity/ of {size // MIB} MiB",
+        "MiB",
+        max(growth),
+        None,
+        "",
+        RSS_LIMIT_MIB,
+        at_most=True,
+        samples={"runs": growth},
+    )
+    return throughput, memory
+
+
+def _untimed(response: requests.Response) -> None:
+    if response.status_code != 200:
+        raise RuntimeError(f"clean-up: HTTP {response.status_code} {response.text[:300]}")
+
+
+def seed_entities(data_dir: Path, count: int, database: str = "mediastore") -> None:
+    """Write `count` image entities (each with its version 1) through the service's records."""
+    from services.entities.records import EntityRecords
+    from services.storage.documents import open_embedded_database
+
+    db = open_embedded_database(data_dir / "metadata", database)
+    try:
+        records = EntityRecords(db)
+        records.ensure_indexes()
+        for start in range(1, count + 1, BATCH):
+            docs = [_entity(i) for i in range(start, min(start + BATCH, count + 1))]
+            records.entities.insert_many(docs)
+            records.versions.insert_many([_version(doc) for doc in docs])
+        records.counters.insert_one({"_id": "entities", "seq": count})
+    finally:
+        db.close()
+
+
+def _entity(number: int) -> dict:
+    added = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=number)
+    md5 = f"{number:032x}"
+    return {
+        "_id": number,
+        "is_collection": False,
+        "label": f"photo {number}",
+        "description": "seeded for the benchmark",
+        "parent_id": None,
+        "added_date": added,
+        "updated_date": added,
+        "create_date": None,
+        "file_size": 1_000_000 + number,
+        "height": 1080,
+        "width": 1920,
+        "duration": None,
+        "mime_type": "image/jpeg",
+        "type": "image",
+        "extension": "jpg",
+        "md5": md5,
+        "file_path": f"{added:%Y/%m/%d}/{md5}.jpg",
+        "is_deleted": False,
+        "added_by": "bench",
+        "updated_by": "bench",
+        "version": 1,
+        "change": "create",
+        "object_name": f"entities/seed-{number}",
+        "files": {md5: f"entities/seed-{number}"},
+        "purging": False,
+        "pending_version": False,
+    }
+
+
+def _version(doc: dict) -> dict:
+    skip = {"_id", "files", "purging", "pending_version"}
+    return {
+        **{k: v for k, v in doc.items() if k not in skip},
+        "_id": f"{doc['_id']}:1",
+        "entity_id": doc["_id"],
+    }
+
+
+def listing_rate(base_url: str, query: str, count: int, clients: int, expected: int) -> float:
+    """Requests/s of `count` GET /entity/?{query} from `clients` sessions at once."""
+    url = f"{base_url}/entity/?{query}"
+
+    def run(times: int) -> None:
+        with requests.Session() as session:
+            for _ in range(times):
+                response = session.get(url, timeout=TIMEOUT)
+                if response.status_code != 200:
+                    raise RuntimeError(f"GET {url}: HTTP {response.status_code}")
+                if len(response.json()["items"]) != expected:
+                    raise RuntimeError(f"GET {url}: wrong page")
+
+    run(WARM_UP)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients, thread_name_prefix="listing") as pool:
+        list(pool.map(run, [count // clients + (i < count % clients) for i in range(clients)]))
+    return count / (time.perf_counter() - started)

@@ -1,0 +1,180 @@
+"""Request and response shapes of the entity API (seed 004)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from webargs.flaskparser import abort
+
+from blueprints._http.paging import PageSizeArgs, PageSizePaginationRead
+from services.entities import FILTER_SYNTAX, InvalidFilter, parse_filter
+
+MAX_LABEL_CHARS = 1000
+MAX_DESCRIPTION_CHARS = 10_000
+MAX_ID = 2**63 - 1
+MAX_FILTER_CHARS = 4096
+# Beyond any page a listing can have, and small enough for MongoDB's 64-bit skip.
+MAX_PAGE = 2**31
+
+
+def refuse(location: str, field: str, message: str) -> None:
+    """Answer a validation error (422 in FastAPI's shape) for one field of the request."""
+    abort(422, messages={location: {field: [message]}})
+
+
+class UtcDateTime(fields.DateTime):
+    """ISO 8601 in UTC with a `Z` (milliseconds only when there are any)."""
+
+    def _serialize(self, value: datetime | None, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if value is None:
+            return None
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        spec = "milliseconds" if value.microsecond else "seconds"
+        return value.isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+class FilterParam(fields.String):
+    """`filter_param`, read into {field: [values]}; a malformed one is a validation error."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > MAX_FILTER_CHARS:
+            raise ValidationError(f"Longer than {MAX_FILTER_CHARS} characters.")
+        try:
+            return parse_filter(text) if text.strip() else {}
+        except InvalidFilter as error:
+            raise ValidationError(str(error)) from error
+
+
+def _entity_id() -> fields.Integer:
+    return fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID))
+
+
+# Requests.
+
+
+class EntityListArgs(PageSizeArgs):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    version = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "Show each entity as its Nth version (others are left out)"},
+    )
+    filter_param = FilterParam(metadata={"description": FILTER_SYNTAX})
+    search_query = fields.String(
+        validate=validate.Length(max=MAX_LABEL_CHARS),
+        metadata={"description": "Case-insensitive text searched in label and description"},
+    )
+    include_deleted = fields.Boolean(load_default=False)
+
+
+class VersionArgs(Schema):
+    version = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+
+
+class EntityFormArgs(Schema):
+    """The text fields of POST /entity/ (multipart; empty optional fields count as omitted)."""
+
+    class Meta:
+        unknown = RAISE
+
+    is_collection = fields.Boolean(required=True)
+    label = fields.String(allow_none=True, validate=validate.Length(max=MAX_LABEL_CHARS))
+    description = fields.String(
+        allow_none=True, validate=validate.Length(max=MAX_DESCRIPTION_CHARS)
+    )
+    parent_id = _entity_id()
+
+
+class EntityReplaceArgs(EntityFormArgs):
+    """The text fields of PUT /entity/{id}: label is required."""
+
+    label = fields.String(required=True, validate=validate.Length(max=MAX_LABEL_CHARS))
+
+
+# Form fields and the most bytes each may carry (UTF-8 takes up to 4 per character).
+FORM_FIELD_BYTES = {
+    "is_collection": 16,
+    "label": 4 * MAX_LABEL_CHARS,
+    "description": 4 * MAX_DESCRIPTION_CHARS,
+    "parent_id": 32,
+}
+
+
+class EntityChangesArgs(Schema):
+    """What PATCH may change: only the fields present are applied, null clears."""
+
+    class Meta:
+        unknown = RAISE
+
+    label = fields.String(allow_none=True, validate=validate.Length(max=MAX_LABEL_CHARS))
+    description = fields.String(
+        allow_none=True, validate=validate.Length(max=MAX_DESCRIPTION_CHARS)
+    )
+    parent_id = _entity_id()
+    is_deleted = fields.Boolean()
+
+
+class EntityPatchArgs(Schema):
+    """PATCH /entity/{id}: the changes wrapped in `body`, as the original API takes them."""
+
+    class Meta:
+        unknown = RAISE
+
+    body = fields.Nested(EntityChangesArgs, required=True)
+
+
+class ReadAuthArgs(Schema):
+    enabled = fields.Boolean(required=True, metadata={"example": True})
+
+
+# Responses.
+
+
+class ItemRead(Schema):
+    """An entity (or one version of it)."""
+
+    id = fields.Integer(required=True, metadata={"example": 1})
+    is_collection = fields.Boolean(required=True)
+    label = fields.String(allow_none=True, metadata={"example": "My Image"})
+    description = fields.String(allow_none=True)
+    parent_id = fields.Integer(allow_none=True)
+    added_date = UtcDateTime(metadata={"example": "2023-10-27T10:00:00Z"})
+    updated_date = UtcDateTime()
+    create_date = UtcDateTime(allow_none=True)
+    file_size = fields.Integer(allow_none=True)
+    height = fields.Integer(allow_none=True)
+    width = fields.Integer(allow_none=True)
+    duration = fields.Float(allow_none=True)
+    mime_type = fields.String(allow_none=True, metadata={"example": "image/jpeg"})
+    type = fields.String(allow_none=True, metadata={"example": "image"})
+    extension = fields.String(allow_none=True, metadata={"example": "jpg"})
+    md5 = fields.String(allow_none=True)
+    file_path = fields.String(allow_none=True)
+    is_deleted = fields.Boolean()
+    added_by = fields.String(allow_none=True)
+    updated_by = fields.String(allow_none=True)
+
+
+class EntityListRead(Schema):
+    items = fields.List(fields.Nested(ItemRead), required=True)
+    pagination = fields.Nested(PageSizePaginationRead, required=True)
+
+
+class VersionRead(Schema):
+    version = fields.Integer(required=True, metadata={"example": 1})
+    updated_date = UtcDateTime()
+    updated_by = fields.String(allow_none=True)
+    change = fields.String(metadata={"example": "create"})
+
+
+class ConfigRead(Schema):
+    read_auth_enabled = fields.Boolean(required=True)
+    updated_at = UtcDateTime(allow_none=True)
+    updated_by = fields.String(allow_none=True)
+
+
+class ReadAuthRead(Schema):
+    read_auth_enabled = fields.Boolean(required=True)
+    message = fields.String(metadata={"example": "Configuration updated successfully"})
