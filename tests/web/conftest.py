@@ -8,6 +8,7 @@ loudly: a green run without them has not tested the page.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,3 +89,44 @@ def screenshot(page, name: str) -> None:
         return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def until(page, selector: str, predicate: str, timeout: float = 15.0) -> None:
+    """Poll a predicate on the first element matching (which may not exist yet).
+
+    The page's CSP forbids wait_for_function's eval; a predicate on an element is allowed.
+    """
+    deadline = time.monotonic() + timeout
+    check = f"nodes => nodes.length > 0 && Boolean(({predicate})(nodes[0]))"
+    while not page.eval_on_selector_all(selector, check):
+        assert time.monotonic() < deadline, f"{selector}: {predicate} never held"
+        page.wait_for_timeout(50)
+
+
+def sign_in(page, base: str, token: str, tab: str | None = None) -> None:
+    """Paste a token into the sign-in form; then open a tab (by its name) if asked."""
+    page.goto(base + "/")
+    page.fill("#token-input", token)
+    page.click("#token-form button[type=submit]")
+    page.wait_for_selector("#app:not([hidden])")
+    if tab is not None:
+        open_tab(page, tab)
+
+
+def open_tab(page, name: str) -> None:
+    """Click a tab by its visible name and wait for its panel."""
+    tab = page.get_by_role("tab", name=name, exact=True)
+    tab.click()
+    page.wait_for_selector(f"#{tab.get_attribute('aria-controls')}:not([hidden])")
+
+
+def no_dialogs(page) -> list[str]:
+    """Record every alert/confirm the page opens (a script injected by a name would)."""
+    opened: list[str] = []
+
+    def record(dialog) -> None:
+        opened.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+    return opened
