@@ -130,3 +130,30 @@ def no_dialogs(page) -> list[str]:
 
     page.on("dialog", record)
     return opened
+
+
+def scene(size: tuple[int, int] = (640, 400), sky=(255, 170, 90), sea=(20, 60, 140)) -> bytes:
+    """A JPEG that looks like something (a sunset over water), for readable screenshots."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    width, height = size
+    image = Image.new("RGB", size)
+    draw = ImageDraw.Draw(image)
+    horizon = height * 3 // 5
+    for y in range(height):
+        top, bottom = (sky, (250, 220, 160)) if y < horizon else ((60, 110, 180), sea)
+        share = y / horizon if y < horizon else (y - horizon) / (height - horizon)
+        color = tuple(int(a + (b - a) * share) for a, b in zip(top, bottom, strict=True))
+        draw.line([(0, y), (width, y)], fill=color)
+    radius = height // 6
+    center = (width * 2 // 3, horizon - radius // 2)
+    draw.ellipse(
+        [center[0] - radius, center[1] - radius, center[0] + radius, center[1] + radius],
+        fill=(255, 236, 170),
+    )
+    draw.rectangle([0, horizon, width, horizon + 2], fill=(40, 80, 150))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()

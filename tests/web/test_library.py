@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from tests.fixtures.entities import create, make_picture, video
-from tests.web.conftest import no_dialogs, screenshot, sign_in, until
+from tests.web.conftest import no_dialogs, scene, screenshot, sign_in, until
 
 WRITE = {"permissions": ["media_store_write"]}
 READ = {"permissions": ["media_store_read"]}
@@ -23,7 +23,7 @@ def open_tile(page, name: str) -> None:
 
 def test_a_collection_an_image_a_new_label_as_version_2_and_version_1_again(live, page, token):
     app, base = live
-    picture = make_picture(size=(40, 30), color=(20, 120, 200))
+    picture = scene((480, 300))
     sign_in(page, base, token("alice", **WRITE), tab="Library")
     page.wait_for_selector("#library-summary:has-text('Nothing here yet.')")
 
@@ -57,10 +57,10 @@ def test_a_collection_an_image_a_new_label_as_version_2_and_version_1_again(live
             strict=True,
         )
     )
-    assert meta["Dimensions"] == "40 × 30 pixels"
+    assert meta["Dimensions"] == "480 × 300 pixels"
     assert meta["MD5"] == hashlib.md5(picture).hexdigest()
     assert meta["Type"] == "image (image/jpeg)" and meta["Added"].endswith("by alice")
-    until(page, "#item-preview img", "img => img.complete && img.naturalWidth === 40")
+    until(page, "#item-preview img", "img => img.complete && img.naturalWidth === 480")
 
     page.get_by_role("textbox", name="Label").fill("Beach at dusk")
     page.get_by_role("textbox", name="Description").last.fill("Taken from the pier")
