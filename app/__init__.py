@@ -22,6 +22,7 @@ from blueprints.entities import admin as entity_admin
 from blueprints.entities import routes as entities
 from blueprints.media import files as media_files
 from blueprints.media import invoices as media_invoices
+from blueprints.parts import routes as parts
 from blueprints.screenshots import routes as screenshots
 from blueprints.videos import delete, download, previews, status, upload
 from blueprints.web import routes as web
@@ -42,6 +43,7 @@ BLUEPRINTS = (
     media_invoices,
     entities,
     entity_admin,
+    parts,
 )
 
 
