@@ -40,6 +40,7 @@ from services.core.errors import (
     ObjectMissing,
     PayloadTooLarge,
     QuotaExceeded,
+    UnsupportedMediaType,
 )
 from services.core.ingest import Chunk
 from services.core.names import check_filename, new_object_name
@@ -233,8 +234,15 @@ class PartUploads:
         session = self._session(user, session_id)
         if session["status"] == UPLOADING:
             listed = check_listed(parts)
-            with refusals_in_api_words():
-                session = self.completion.run(session, listed)
+            try:
+                with refusals_in_api_words():
+                    session = self.completion.run(session, listed)
+            except UnsupportedMediaType:
+                # Judged by its bytes, the recording is no video: nothing of it is kept.
+                ended = self.sessions.end(session_id, ABORTED)
+                if ended is not None:
+                    quietly(lambda: self.clean_up(ended), log)
+                raise
         elif session["status"] != COMPLETED:
             raise SessionEnded(session["status"])
         return self.finish(session)
