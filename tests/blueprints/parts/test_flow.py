@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -170,3 +170,21 @@ def test_an_etag_may_come_quoted_or_bare_in_any_case(client, auth):
 
 def account_used(client, headers) -> int:
     return client.get("/storage-status", headers=headers).get_json()["used_storage"]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [datetime(2001, 3, 4, 5, 6, tzinfo=UTC), datetime(2099, 9, 8, 7, 6, tzinfo=UTC)],
+    ids=["years-behind", "years-ahead"],
+)
+def test_parts_work_on_any_date_by_the_service_clock(client, auth, clock, video, moment):
+    clock.set(moment)
+    headers = auth(hours=30)
+
+    session_id, listed = upload_in_parts(client, headers, video, PART, size=SIZE)
+
+    state = status(client, headers, session_id).get_json()
+    assert state["created_at"] == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert complete(client, headers, session_id, listed).status_code == 200
+    clock.advance(hours=25)  # a completed session does not expire
+    assert status(client, headers, session_id).get_json()["status"] == "completed"

@@ -295,3 +295,68 @@ def test_a_completed_session_cannot_be_aborted_or_changed_and_completes_the_same
     assert (usage["upload_count"], usage["upload_volume"]) == (1, SIZE)
     state = status(client, auth(), session_id).get_json()
     assert state["status"] == "completed" and state["result"] == first.get_json()
+
+
+def test_while_a_complete_runs_the_session_refuses_everything_else_with_409(
+    client, auth, services, session_id, video, clock, database
+):
+    listed = [{"part_number": 1, "etag": send_part(client, auth(), session_id, 1, video[:SIZE])}]
+    # Another instance is completing it (its lock, as complete takes it).
+    assert services.parts.sessions.lock(session_id, "elsewhere", 600) is not None
+
+    busy = {"detail": "Upload session is being completed; try again shortly"}
+    for answer in (
+        presign(client, auth(), session_id, 2),
+        register(client, auth(), session_id, 1, listed[0]["etag"]),
+        complete(client, auth(), session_id, listed),
+        abort(client, auth(), session_id),
+    ):
+        assert (answer.status_code, answer.get_json()) == (409, busy)
+    # That instance died: once its lease has run out the session is completable again.
+    clock.advance(seconds=601)
+    assert complete(client, auth(), session_id, listed).status_code == 200
+    assert database["upload_sessions"].find_one({"_id": session_id}).get("lock") is None
+
+
+def test_expiry_waits_for_a_complete_in_progress(client, auth, services, session_id, clock):
+    clock.advance(hours=24, seconds=-100)
+    assert services.parts.sessions.lock(session_id, "elsewhere", 600) is not None
+
+    clock.advance(seconds=200)  # the session's 24 hours are over, the lock's lease is not
+    assert services.parts.reclaim() == 0
+    clock.advance(seconds=600)
+    assert services.parts.reclaim() == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        ("{not json", "application/json"),
+        ("[1, 2]", "application/json"),
+        ("[" * 5000 + "]" * 5000, "application/json"),
+        ('{"part_number": 1}', "text/plain"),
+        ("", None),
+    ],
+)
+def test_bodies_that_are_not_the_expected_json_are_400_not_500(
+    client, auth, session_id, data, content_type
+):
+    headers = {**auth(), **({"Content-Type": content_type} if content_type else {})}
+
+    answer = client.post(f"{API}/{session_id}/presign/", data=data, headers=headers)
+
+    assert answer.status_code == 400
+    assert set(answer.get_json()) == {"detail"}
+
+
+def test_openapi_describes_the_part_upload_api(client):
+    paths = client.get("/openapi.json").get_json()["paths"]
+
+    assert "post" in paths["/api/upload/simple/"]
+    assert "post" in paths["/api/multipart/create/"]
+    for action in ("presign", "register-part", "complete", "abort"):
+        operation = paths[f"/api/multipart/{{upload_id}}/{action}/"]["post"]
+        assert operation["security"] == [{"bearerAuth": []}]
+        assert {"401", "404"} <= set(operation["responses"])
+    assert "get" in paths["/api/multipart/{upload_id}/status/"]
+    assert "201" in paths["/api/multipart/create/"]["post"]["responses"]
