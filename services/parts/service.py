@@ -73,7 +73,8 @@ SESSION_NOT_FOUND = "Upload session not found"
 # The video API's words (seed 003) for the core's neutral refusals, as the issue asks.
 QUOTA_MESSAGE = "Exceeds storage limit, cannot upload video..!!"
 BANDWIDTH_MESSAGE = "Bandwidth limit exceeded or some internal upload error"
-MAX_PART_NUMBER = 10_000
+# Registers of one part that race each other: how often one reads again before giving up.
+REGISTER_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -206,21 +207,17 @@ class PartUploads:
 
     def register(self, user: User, session_id: str, number: int, etag: str) -> None:
         """Record a part after checking storage has it with this ETag; replaces an earlier one."""
-        session = self._open_session(user, session_id)
+        self._open_session(user, session_id)
         try:
             info = self.store.stat(part_name(session_id, number))
         except ObjectMissing:
             raise InvalidRequest(f"Part {number} is not in storage") from None
         if info.md5 is None or info.md5 != normalize_etag(etag):
             raise InvalidRequest(f"ETag of part {number} does not match the stored part")
-        self._check_fits(session, number, info.size)
-        previous = (session.get("parts") or {}).get(part_key(number))
         entry = {"etag": info.md5, "size": info.size, "generation": info.generation}
+        previous = self._record_part(user, session_id, number, entry)
         if previous is not None and previous["generation"] == info.generation:
             return  # registered already, exactly so
-        old = None if previous is None else previous["generation"]
-        if not self.sessions.register(session_id, number, old, entry):
-            self._refuse_changed(user, session_id)
         try:
             with refusals_in_api_words():
                 self.holds.sync(user.id, session_id)
@@ -228,6 +225,25 @@ class PartUploads:
             self.sessions.unregister(session_id, number, info.generation, previous)
             quietly(lambda: self.holds.sync(user.id, session_id), log)
             raise
+
+    def _record_part(
+        self, user: User, session_id: str, number: int, entry: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Put the part in the session in place of what was there, which is returned.
+
+        Conditional on the part read being the one replaced, so of two registers of one
+        part each replaces what it saw; a register that lost a race reads and tries again.
+        """
+        for _ in range(REGISTER_ATTEMPTS):
+            session = self._open_session(user, session_id)
+            self._check_fits(session, number, entry["size"])
+            previous = (session.get("parts") or {}).get(part_key(number))
+            if previous is not None and previous["generation"] == entry["generation"]:
+                return previous
+            old = None if previous is None else previous["generation"]
+            if self.sessions.register(session_id, number, old, entry):
+                return previous
+        raise SessionBusy("The part is being registered by another request; try again shortly")
 
     def complete(self, user: User, session_id: str, parts: list[ListedPart] | None) -> Completed:
         """Compose the listed parts into a video in the owner's library; idempotent."""
