@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from services.parts.completion import ListedPart
+from services.parts.finishing import Completed
 from services.parts.holds import SessionHolds, SweptSessions
-from services.parts.records import SessionRecords
-from services.parts.service import (
-    Completed,
-    Limits,
-    PartUploads,
-    Presigned,
-    part_name,
-    session_prefix,
-)
+from services.parts.records import SessionRecords, part_name, session_prefix
+from services.parts.service import Limits, PartUploads, Presigned
 
 __all__ = [
     "Completed",

@@ -15,8 +15,8 @@ Steps, and what a failure at each leaves behind (no orphan, no double charge):
             session is completable again, its hold as it was in 3, nothing else changed.
   5. commit uploading -> completed under our lock, with the composed object recorded: the
             commit point. From here the session is never aborted or expired.
-  6. finish (PartUploads.finish, idempotent, also run by a repeated complete and by
-            `reclaim-uploads`): land the object in the owner's library (one record, keyed
+  6. finish (services/parts/finishing.py, idempotent, also run by a repeated complete
+            and by `reclaim-uploads`): land the object in the owner's library (one record, keyed
             by the session), settle the hold (its bytes stay used, once), delete the parts.
             A failure here leaves a completed session whose video lands on the next try;
             the hold is settled by whichever finish or hold sweep comes first, never twice.
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +42,9 @@ from services.core.errors import (
     UnsupportedMediaType,
 )
 from services.core.sniff import SNIFF_BYTES, sniff_video
+from services.parts.errors import SessionBusy, SessionEnded
 from services.parts.holds import SessionHolds
-from services.parts.records import ABORTED, COMPLETED, UPLOADING, SessionRecords
+from services.parts.records import ABORTED, UPLOADING, SessionRecords, part_name
 from services.storage.objects import ObjectInfo, ObjectStore
 
 log = logging.getLogger("mediastore.parts")
@@ -54,25 +55,6 @@ NOT_A_VIDEO = "Only video files are accepted"
 PART_CHANGED = "A part changed while the upload was being completed; complete it again"
 # Part metadata is read with this many requests in flight (GCS answers each in tens of ms).
 STAT_THREADS = 8
-
-
-class SessionBusy(Conflict):
-    """Another request holds the session (a complete in progress)."""
-
-    default_message = "Upload session is being completed; try again shortly"
-
-
-class SessionEnded(Conflict):
-    """The session was aborted (or, for housekeeping, expired): nothing more can happen to it."""
-
-    def __init__(self, status: str) -> None:
-        super().__init__(ENDED_MESSAGES.get(status, "Upload session is no longer open"))
-
-
-ENDED_MESSAGES = {
-    COMPLETED: "Upload session is already completed",
-    ABORTED: "Upload session was aborted",
-}
 
 
 @dataclass(frozen=True)
@@ -102,7 +84,7 @@ def check_listed(parts: Iterable[ListedPart] | None) -> list[ListedPart]:
 
 
 class Completion:
-    """Steps 1-5 of the module docstring; finishing is the caller's (PartUploads.finish)."""
+    """Steps 1-5 of the module docstring; step 6 is SessionFinisher.finish."""
 
     def __init__(
         self,
@@ -110,14 +92,12 @@ class Completion:
         sessions: SessionRecords,
         holds: SessionHolds,
         store: ObjectStore,
-        part_name: Callable[[str, int], str],
         max_upload_bytes: int,
         lock_seconds: float,
     ) -> None:
         self.sessions = sessions
         self.holds = holds
         self.store = store
-        self.part_name = part_name
         self.max_upload_bytes = max_upload_bytes
         self.lock_seconds = lock_seconds
 
@@ -152,7 +132,7 @@ class Completion:
 
     def _check(self, session: dict[str, Any], listed: list[ListedPart]) -> list[ObjectInfo]:
         """Stat every listed part; each must exist with its ETag, all add up as declared."""
-        names = [self.part_name(session["_id"], part.number) for part in listed]
+        names = [part_name(session["_id"], part.number) for part in listed]
         with ThreadPoolExecutor(STAT_THREADS, thread_name_prefix="part-stat") as pool:
             found = list(pool.map(self._stat_or_none, names))
         for part, info in zip(listed, found, strict=True):

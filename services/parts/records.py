@@ -27,6 +27,16 @@ UPLOADING, COMPLETED, ABORTED, EXPIRED = "uploading", "completed", "aborted", "e
 ENDED = (COMPLETED, ABORTED, EXPIRED)
 
 
+def session_prefix(session_id: str) -> str:
+    """Where a session's parts live in storage (the seed's `s3_upload_id`)."""
+    return f"uploads/{session_id}"
+
+
+def part_name(session_id: str, number: int) -> str:
+    """Where part `number` of a session lives in storage."""
+    return f"{session_prefix(session_id)}/part-{number}"
+
+
 def part_key(number: int) -> str:
     """The key of part `number` in a session's `parts` map."""
     return str(number)

@@ -16,7 +16,8 @@ What a failure between two writes leaves, and who finishes it:
             back; a crash leaves the hold short, synced by the next register or complete.
   abort/expiry  status changed first (the commit point), then the hold given back and the
             objects deleted; a crash leaves `todo`, which `reclaim-uploads` finishes.
-  complete  see services/parts/completion.py; its clean-up is finish() below.
+  complete  see services/parts/completion.py; what follows its commit point, and the
+            clean-up after abort and expiry, is services/parts/finishing.py.
 Parts PUT through a URL handed out earlier may arrive after a session ended: `todo` stays
 until the last URL has expired, and every `reclaim-uploads` deletes the parts again.
 """
@@ -25,8 +26,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,14 +45,14 @@ from services.core.errors import (
 from services.core.ingest import Chunk
 from services.core.names import check_filename, new_object_name
 from services.core.users import User
-from services.parts.completion import (
-    Completion,
-    ListedPart,
+from services.parts.completion import Completion, ListedPart, check_listed, normalize_etag
+from services.parts.errors import (
+    SESSION_NOT_FOUND,
     SessionBusy,
     SessionEnded,
-    check_listed,
-    normalize_etag,
+    refusals_in_api_words,
 )
+from services.parts.finishing import Completed, SessionFinisher
 from services.parts.holds import SessionHolds
 from services.parts.records import (
     ABORTED,
@@ -61,18 +61,15 @@ from services.parts.records import (
     UPLOADING,
     SessionRecords,
     part_key,
+    part_name,
     registered_bytes,
 )
-from services.storage.objects import ObjectInfo, ObjectStore, SignedUpload
+from services.storage.objects import ObjectStore, SignedUpload
 from services.videos import VideoFeature
 from services.videos.uploads import UploadReceipt
 
 log = logging.getLogger("mediastore.parts")
 
-SESSION_NOT_FOUND = "Upload session not found"
-# The video API's words (seed 003) for the core's neutral refusals, as the issue asks.
-QUOTA_MESSAGE = "Exceeds storage limit, cannot upload video..!!"
-BANDWIDTH_MESSAGE = "Bandwidth limit exceeded or some internal upload error"
 # Registers of one part that race each other: how often one reads again before giving up.
 REGISTER_ATTEMPTS = 5
 
@@ -95,24 +92,6 @@ class Presigned:
 
     upload: SignedUpload
     max_bytes: int
-
-
-@dataclass(frozen=True)
-class Completed:
-    """A finished recording: its name in the owner's library and its size."""
-
-    filename: str
-    size: int
-
-
-def session_prefix(session_id: str) -> str:
-    """Where a session's parts live in storage (the seed's `s3_upload_id`)."""
-    return f"uploads/{session_id}"
-
-
-def part_name(session_id: str, number: int) -> str:
-    """Where part `number` of a session lives in storage."""
-    return f"{session_prefix(session_id)}/part-{number}"
 
 
 class PartUploads:
@@ -142,9 +121,16 @@ class PartUploads:
             sessions=sessions,
             holds=holds,
             store=store,
-            part_name=part_name,
             max_upload_bytes=limits.max_upload_bytes,
             lock_seconds=limits.lock_seconds,
+        )
+        self.finisher = SessionFinisher(
+            sessions=sessions,
+            holds=holds,
+            store=store,
+            landing=videos.landing,
+            clock=clock,
+            session_ttl=limits.session_ttl,
         )
 
     # --- the API ---------------------------------------------------------------------
@@ -255,13 +241,11 @@ class PartUploads:
                     session = self.completion.run(session, listed)
             except UnsupportedMediaType:
                 # Judged by its bytes, the recording is no video: nothing of it is kept.
-                ended = self.sessions.end(session_id, ABORTED)
-                if ended is not None:
-                    quietly(lambda: self.clean_up(ended), log)
+                self.finisher.end(session_id, ABORTED)
                 raise
         elif session["status"] != COMPLETED:
             raise SessionEnded(session["status"])
-        return self.finish(session)
+        return self.finisher.finish(session)
 
     def status(self, user: User, session_id: str) -> dict[str, Any]:
         """The session as created, its state and its registered parts (for a resuming client)."""
@@ -274,69 +258,14 @@ class PartUploads:
             return
         if session["status"] == COMPLETED:
             raise SessionEnded(COMPLETED)
-        ended = self.sessions.end(session_id, ABORTED)
-        if ended is None:
+        if self.finisher.end(session_id, ABORTED) is None:
             self._refuse_changed(user, session_id, aborting=True)
-            return
-        self.clean_up(ended)
 
     # --- housekeeping ----------------------------------------------------------------
 
     def reclaim(self) -> int:
         """Expire sessions past their time, finish what ended half way; returns how many expired."""
-        expired = 0
-        for session_id in self.sessions.expired_ids():
-            ended = self.sessions.end(session_id, EXPIRED, expires_at={"$lt": self.clock()})
-            if ended is not None:
-                log.warning("upload session %s of %s expired", session_id, ended["owner"])
-                quietly(lambda s=ended: self.clean_up(s), log)
-                expired += 1
-        for session_id in self.sessions.pending_ids():
-            session = self.sessions.get(session_id)
-            if session is not None and session.get("todo"):
-                quietly(lambda s=session: self.clean_up(s), log)
-        self.sessions.purge(self.clock() - self.limits.session_ttl)
-        return expired
-
-    def finish(self, session: dict[str, Any]) -> Completed:
-        """After the commit point: land the video, settle the hold, delete the parts."""
-        landed = self._land(session)
-        if session.get("todo"):
-            quietly(lambda: self.clean_up({**session, "landed": landed}), log)
-        return Completed(landed["filename"], landed["size"])
-
-    def clean_up(self, session: dict[str, Any]) -> None:
-        """Land or give back, then delete the parts; `todo` ends once no URL can add one."""
-        owner, sid = session["owner"], session["_id"]
-        if session["status"] == COMPLETED:
-            self._land(session)
-            self.holds.settle(owner, sid)
-        else:
-            self.holds.give_back(owner, sid)
-            self.store.delete(session["object_name"])  # what a failed complete left, if any
-        numbers = set(session.get("presigned") or []) | {
-            int(key) for key in session.get("parts") or {}
-        }
-        for number in sorted(numbers):
-            self.store.delete(part_name(sid, number))
-        urls_until = session.get("urls_until")
-        if urls_until is None or urls_until <= self.clock():
-            self.sessions.done(sid)
-
-    def _land(self, session: dict[str, Any]) -> dict[str, Any]:
-        """The completed session's video in the owner's library (landed once, by its id)."""
-        if session.get("landed") is not None:
-            return session["landed"]
-        owner, final = session["owner"], session["final"]
-        video = self.videos.landing.land(
-            User(owner, session.get("username") or owner, session.get("email")),
-            session["filename"],
-            ObjectInfo(final["name"], final["size"], final["content_type"], final["generation"]),
-            landing_id=session["_id"],
-        )
-        landed = {"filename": video.filename, "size": video.size}
-        self.sessions.note(session["_id"], {"landed": landed})
-        return landed
+        return self.finisher.reclaim()
 
     # --- lookups and guards ----------------------------------------------------------
 
@@ -346,9 +275,7 @@ class PartUploads:
         if session is None or session["status"] == EXPIRED:
             raise NotFound(SESSION_NOT_FOUND)
         if session["status"] == UPLOADING and session["expires_at"] <= self.clock():
-            ended = self.sessions.end(session_id, EXPIRED, expires_at={"$lte": self.clock()})
-            if ended is not None:
-                quietly(lambda: self.clean_up(ended), log)
+            self.finisher.end(session_id, EXPIRED, expires_at={"$lte": self.clock()})
             raise NotFound(SESSION_NOT_FOUND)
         return session
 
@@ -381,14 +308,3 @@ class PartUploads:
             )
         if total > self.limits.max_upload_bytes or size > self.limits.max_part_bytes:
             raise PayloadTooLarge()
-
-
-@contextmanager
-def refusals_in_api_words() -> Iterator[None]:
-    """Reword the core's quota and bandwidth refusals as this API says them."""
-    try:
-        yield
-    except QuotaExceeded as error:
-        raise QuotaExceeded(QUOTA_MESSAGE) from error
-    except BandwidthExceeded as error:
-        raise BandwidthExceeded(BANDWIDTH_MESSAGE) from error
