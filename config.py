@@ -94,6 +94,14 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "MEDIA_INVOICE_EVENT_OWNER": ("billing-service", str),
     "TOPIC_MEDIA_UPLOADED": ("media.uploaded", str),
     "TOPIC_INVOICE_GENERATED": ("billing.invoice.generated", str),
+    # Part uploads (seed 002): the part size advised at create, the largest part a URL
+    # admits, how long an untouched session lives, how long a part URL works (never past
+    # its session), and how long one `complete` keeps the session to itself.
+    "MULTIPART_PART_SIZE_BYTES": (8 * MIB, _int),
+    "MULTIPART_MAX_PART_BYTES": (5 * 1024 * MIB, _int),
+    "MULTIPART_SESSION_TTL_HOURS": (24, _int),
+    "MULTIPART_URL_TTL_SECONDS": (3600, _int),
+    "MULTIPART_COMPLETE_LEASE_SECONDS": (600, _int),
     # Limits.
     "DEFAULT_STORAGE_QUOTA_BYTES": (52_428_800, _int),
     "DAILY_BANDWIDTH_LIMIT_BYTES": (104_857_600, _int),

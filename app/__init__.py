@@ -23,6 +23,7 @@ from blueprints.entities import previews as entity_previews
 from blueprints.entities import routes as entities
 from blueprints.media import files as media_files
 from blueprints.media import invoices as media_invoices
+from blueprints.parts import routes as parts
 from blueprints.screenshots import routes as screenshots
 from blueprints.videos import delete, download, previews, status, upload
 from blueprints.web import routes as web
@@ -44,6 +45,7 @@ BLUEPRINTS = (
     entities,
     entity_previews,
     entity_admin,
+    parts,
 )
 
 

@@ -10,11 +10,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import scenarios
+from bench import parts, scenarios
 from bench.procs import ROOT, Processes
 from bench.results import Figure, table, write_json
 
-PHASES = ("gcs", "local", "upload", "status", "media", "entities")
+PHASES = ("gcs", "local", "upload", "status", "media", "entities", "parts")
+RUNNERS = {**scenarios.PHASES, "parts": parts.parts_phase}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace, work: Path, procs: Processes) -> list[Figure]:
     figures: list[Figure] = []
     for phase in args.phases.split(","):
         started = time.perf_counter()
-        figures += scenarios.PHASES[phase](args, work, procs, media)
+        figures += RUNNERS[phase](args, work, procs, media)
         print(f"[bench] {phase} done in {time.perf_counter() - started:.0f}s", flush=True)
     return figures
 

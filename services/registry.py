@@ -12,6 +12,7 @@ from services.core.accounts import Accounts
 from services.entities import EntityService
 from services.events.bus import EventBus
 from services.media import MediaFeature
+from services.parts import PartUploads
 from services.screenshots import ScreenshotService
 from services.storage.objects import ObjectStore
 from services.storage.signed import SignedObjects
@@ -33,6 +34,7 @@ class Services:
     screenshots: ScreenshotService
     media: MediaFeature
     entities: EntityService
+    parts: PartUploads
     profiles: UserProfiles | None = None
 
     def close(self) -> None:

@@ -17,9 +17,12 @@ def register_dev_commands(app: Flask) -> None:
 
     @app.cli.command("reclaim-uploads")
     def reclaim_uploads_command():
-        """Undo every upload whose process died (lease expired), giving its quota back."""
-        count = current_app.extensions["mediastore"].videos.uploads.reclaim_abandoned()
+        """Undo abandoned uploads: dead video uploads (lease expired), expired part sessions."""
+        services = current_app.extensions["mediastore"]
+        count = services.videos.uploads.reclaim_abandoned()
         click.echo(f"reclaimed {count} abandoned upload(s)")
+        expired = services.parts.reclaim()
+        click.echo(f"expired {expired} abandoned part upload session(s)")
 
     @app.cli.command("mint-token")
     @click.argument("subject")

@@ -13,6 +13,7 @@ from typing import Any
 from app.wiring.entities import build_entities, register_entity_tasks
 from app.wiring.events import HOUSEKEEPING_SECONDS, build_event_bus, push_verifier
 from app.wiring.media import build_media, register_media_events
+from app.wiring.parts import build_parts, register_part_housekeeping
 from app.wiring.screenshots import build_screenshot_service, register_screenshot_events
 from app.wiring.storage import open_database, open_object_store
 from app.wiring.videos import build_videos
@@ -107,6 +108,16 @@ def build_services(
         settings, database=database, store=store, ingest=ingest, clock=clock, previews=previews
     )
     register_entity_tasks(events, entities)
+    parts = build_parts(
+        settings,
+        database=database,
+        store=store,
+        accounts=accounts,
+        holds=holds,
+        videos=videos,
+        clock=clock,
+    )
+    register_part_housekeeping(events, sweeper, parts)
     return Services(
         clock=clock,
         database=database,
@@ -119,5 +130,6 @@ def build_services(
         screenshots=screenshots,
         media=media,
         entities=entities,
+        parts=parts,
         profiles=profiles if profiles is not None else user_profiles(settings),
     )

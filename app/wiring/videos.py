@@ -14,7 +14,7 @@ from services.core.usage import UsageLog
 from services.core.writes import WritePath
 from services.previews import Previews
 from services.storage.objects import ObjectStore
-from services.videos import VideoFeature, VideoLibrary, VideoUploads
+from services.videos import VideoFeature, VideoLanding, VideoLibrary, VideoUploads
 
 
 def ensure_video_indexes(database: Any) -> None:
@@ -39,7 +39,7 @@ def build_videos(
     previews: Previews,
     clock: Callable[[], datetime],
 ) -> VideoFeature:
-    """Wire the video uploads and library on the shared accounts, holds and store."""
+    """Wire the video uploads, library and landing on the shared accounts, holds and store."""
     ensure_video_indexes(database)
     usage = UsageLog(database["usage"])
     claims = Claims(database["files"], clock=clock, lease_seconds=settings["UPLOAD_LEASE_SECONDS"])
@@ -62,4 +62,5 @@ def build_videos(
         signed_url_ttl=settings["SIGNED_URL_TTL_SECONDS"],
         previews=previews,
     )
-    return VideoFeature(uploads=uploads, library=library)
+    landing = VideoLanding(files=database["files"], usage=usage, clock=clock)
+    return VideoFeature(uploads=uploads, library=library, landing=landing)

@@ -76,6 +76,7 @@ class MultipartForm:
         self._buffer = b""
         self._eof = False
         self._next: Disposition | None = None
+        self._found: Disposition | None = None  # a file part a look-ahead already admitted
         self._done = False
 
     @property
@@ -171,6 +172,9 @@ class MultipartForm:
 
     def _advance_to_file(self) -> Disposition | None:
         """Collect text fields until a file part starts (returned) or the body ends (None)."""
+        if self._found is not None:
+            found, self._found = self._found, None
+            return found
         while not self._done:
             part, self._next = self._next, None
             if part is None:
@@ -212,9 +216,7 @@ class MultipartForm:
     def _body_then_look_ahead(self, part: Disposition) -> Iterator[bytes]:
         """The part's bytes; at its end, parse on until the next file part or the body's end."""
         yield from self._part_body()
-        upcoming = self._advance_to_file()
-        if upcoming is not None:
-            self._next = upcoming
+        self._found = self._advance_to_file()
 
     def _part_body(self, limit: int | None = None) -> Iterator[bytes]:
         """Yield a part's bytes up to the next delimiter, then read past the delimiter.

@@ -10,7 +10,10 @@ past the quota or the day's allowance, or give the same bytes back twice:
             only while the hold exists (a hold that was reclaimed refuses: LeaseExpired);
   settle    the upload was stored: drop the hold, its bytes stay used; for a kind the
             account counts (`count_kind`), the same update adds them to `stored.<kind>`;
-  give_back the upload failed or was abandoned: drop the hold and return what it held.
+  give_back the upload failed or was abandoned: drop the hold and return what it held;
+  resize    make the hold hold exactly n bytes (charging growth, returning what it sheds),
+            only at the revision the caller read: for holds whose size follows a record
+            that changes (a session of parts, services/parts/holds.py).
 
 Reserved bytes count as used at once, so concurrent uploads can never overshoot.
 """
@@ -147,6 +150,54 @@ class Holds:
             if result.modified_count:
                 return held["bytes"]
 
+    def hold(self, owner: str, hold_id: str) -> dict[str, Any] | None:
+        """One hold as stored ({ref, bytes, days, lease_until, rev?}), or None when gone."""
+        return self._held(owner, hold_id)
+
+    def resize(self, owner: str, hold_id: str, rev: int, nbytes: int) -> bool:
+        """Make the hold hold exactly `nbytes` if it is still at revision `rev`; else False.
+
+        One conditional update. Growth is charged to storage and today's bandwidth as
+        reserve charges it (QuotaExceeded, BandwidthExceeded; reaching a limit exactly is
+        allowed); shrinking returns storage, and bandwidth to the latest days the account
+        still counts, as give_back does. Every resize advances `rev`, even to the same size,
+        so a caller that read the hold before someone else's resize gets False and reads
+        again. LeaseExpired when the hold is gone.
+        """
+        now = self.clock()
+        day = utc_day(now)
+        account = self.accounts.get(owner)
+        held = ((account or {}).get("holds") or {}).get(hold_id)
+        if held is None:
+            raise LeaseExpired()
+        if held.get("rev", 0) != rev:
+            return False
+        delta = nbytes - held["bytes"]
+        where: dict[str, Any] = {
+            "_id": owner,
+            f"holds.{hold_id}.bytes": held["bytes"],
+            f"holds.{hold_id}.rev": rev if rev else {"$not": {"$gt": 0}},
+        }
+        change = {"used_bytes": delta, f"holds.{hold_id}.bytes": delta, f"holds.{hold_id}.rev": 1}
+        if delta > 0:
+            self._judge(account, hold_id, delta, day)
+            quota, limit = account["quota_bytes"], self.accounts.daily_bandwidth_bytes
+            where |= {
+                "quota_bytes": quota,
+                "used_bytes": {"$lte": quota - delta},
+                f"bandwidth.{day}": {"$not": {"$gt": limit - delta}},
+            }
+            change |= {f"bandwidth.{day}": delta, f"holds.{hold_id}.days.{day}": delta}
+        elif delta < 0:
+            for held_day, returned in _latest_first(held, account, -delta):
+                where[f"bandwidth.{held_day}"] = {"$exists": True}
+                change |= {f"bandwidth.{held_day}": -returned}
+                change |= {f"holds.{hold_id}.days.{held_day}": -returned}
+        result = self.collection.update_one(
+            where, {"$inc": change, "$set": {f"holds.{hold_id}.lease_until": now + self.lease}}
+        )
+        return result.modified_count == 1
+
     def holds_of(self, owner: str) -> dict[str, Any]:
         """The owner's holds by id (empty when none)."""
         account = self.accounts.get(owner) or {}
@@ -163,3 +214,19 @@ class Holds:
             raise QuotaExceeded()
         if account.get("bandwidth", {}).get(day, 0) + nbytes > self.accounts.daily_bandwidth_bytes:
             raise BandwidthExceeded()
+
+
+def _latest_first(
+    held: dict[str, Any], account: dict[str, Any], nbytes: int
+) -> list[tuple[str, int]]:
+    """(day, bytes) to return of nbytes of a hold's bandwidth: latest counted days first."""
+    counted = account.get("bandwidth") or {}
+    taken: list[tuple[str, int]] = []
+    for day in sorted(held.get("days") or {}, reverse=True):
+        share = min(nbytes, held["days"][day])
+        if share > 0 and day in counted:
+            taken.append((day, share))
+            nbytes -= share
+        if nbytes <= 0:
+            break
+    return taken

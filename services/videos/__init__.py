@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.videos.landing import LandedVideo, VideoLanding
 from services.videos.library import VideoLibrary
 from services.videos.uploads import VideoUploads
 
 
 @dataclass(frozen=True)
 class VideoFeature:
-    """Uploads into the library, and the library itself (status, reads, links, deletes)."""
+    """Uploads into the library, the library itself (status, reads, links, deletes), and
+    the landing of objects another feature stored (recordings uploaded in parts)."""
 
     uploads: VideoUploads
     library: VideoLibrary
+    landing: VideoLanding
 
 
-__all__ = ["VideoFeature", "VideoLibrary", "VideoUploads"]
+__all__ = ["LandedVideo", "VideoFeature", "VideoLanding", "VideoLibrary", "VideoUploads"]

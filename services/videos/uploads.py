@@ -21,13 +21,13 @@ from services.core.usage import UsageLog
 from services.core.users import User
 from services.core.writes import WritePath
 from services.storage.objects import ObjectInfo
+from services.videos.landing import NAME_TAKEN, free_names
 
 log = logging.getLogger("mediastore.uploads")
 
 # The video API's own words (seed 003) for the core's neutral refusals.
 QUOTA_MESSAGE = "Exceeds storage limit, cannot upload video..!!"
 BANDWIDTH_MESSAGE = "Bandwidth limit exceeded or some internal upload error"
-NAME_TAKEN = "File with the same name already exists."
 NOT_A_VIDEO = "Only video files are accepted"
 
 
@@ -71,20 +71,27 @@ class VideoUploads:
         self.accept = Accept(sniff_video, max_upload_bytes, unsupported=NOT_A_VIDEO)
         self.object_prefix = object_prefix
 
-    def upload(self, user: User, filename: str, chunks: Iterable[Chunk]) -> UploadReceipt:
-        """Store one video for the user; undo everything if any step fails."""
+    def upload(
+        self, user: User, filename: str, chunks: Iterable[Chunk], *, rename: bool = False
+    ) -> UploadReceipt:
+        """Store one video for the user; undo everything if any step fails.
+
+        A taken name is 409, or with `rename` the first free `name (2).ext` spelling
+        (services/videos/landing.py); the receipt names the file as stored.
+        """
         name = check_filename(filename)
         self.accounts.ensure(user)
         # Housekeeping: its failure must not cost the user this upload.
         quietly(lambda: self.reclaim_abandoned(owner=user.id), log)
-        claim = self._claim(user, name)
+        claim = self._claim_free(user, name) if rename else self._claim(user, name)
         try:
             written = self.writes.write(claim, chunks, self.accept, self._commit_for(user))
         except QuotaExceeded as error:
             raise QuotaExceeded(QUOTA_MESSAGE) from error
         except BandwidthExceeded as error:
             raise BandwidthExceeded(BANDWIDTH_MESSAGE) from error
-        return UploadReceipt(name, written.info.size, written.info.content_type, written.usage)
+        stored = claim["filename"]
+        return UploadReceipt(stored, written.info.size, written.info.content_type, written.usage)
 
     def reclaim_abandoned(self, owner: str | None = None) -> int:
         """Undo uploads whose lease expired (a dead process's), of one owner or of all."""
@@ -93,6 +100,15 @@ class VideoUploads:
     def forget_usage(self, claim: dict[str, Any]) -> None:
         """Take back the usage entry of a reclaimed upload (see WritePath.on_reclaim)."""
         self.usage.forget_upload(claim["owner"], claim["_id"])
+
+    def _claim_free(self, user: User, name: str) -> dict[str, Any]:
+        """Claim the first free spelling of the name."""
+        for candidate in free_names(name):
+            try:
+                return self._claim(user, candidate)
+            except Conflict:
+                continue
+        raise Conflict(NAME_TAKEN)
 
     def _claim(self, user: User, name: str) -> dict[str, Any]:
         """Claim the name; a name held by an upload whose lease ran out is reclaimed first."""

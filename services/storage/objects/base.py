@@ -21,8 +21,8 @@ class ObjectInfo:
     size: int
     content_type: str
     generation: str
-    # Lowercase hex MD5 of the bytes; None where the backend does not know it (GCS
-    # composite objects, local objects written before the store recorded it).
+    # Lowercase hex MD5 of the bytes; None where the backend does not know it (composed
+    # objects, local objects written before the store recorded it).
     md5: str | None = None
 
     @property
@@ -141,7 +141,8 @@ class ObjectStore(Protocol):
 
         A missing source raises ObjectMissing and leaves `destination` as it was; an empty
         list is a ValueError. A source may be named again, or be the destination itself.
-        The result's md5 is None on GCS, which keeps no MD5 of composite objects.
+        The result's md5 is None: GCS keeps no MD5 of composite objects, and the local
+        store copies them in the kernel without reading the bytes.
         """
 
     def signed_url(self, name: str, ttl_seconds: int, download_name: str | None = None) -> str:

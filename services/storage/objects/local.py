@@ -15,10 +15,10 @@ from services.core.errors import ObjectMissing, StorageUnavailable
 from services.storage.objects.base import (
     FileRange,
     ObjectInfo,
-    ObjectWriter,
     SignedGrant,
     SignedUpload,
 )
+from services.storage.objects.concat import concatenate
 from services.storage.objects.direct_io import DirectFile
 from services.storage.objects.hashing import BackgroundMD5
 from services.storage.objects.local_signing import LocalUrlSigner
@@ -117,24 +117,32 @@ class LocalObjectStore:
         return True
 
     def compose(self, sources: list[str], destination: str, content_type: str) -> ObjectInfo:
-        """Copy the sources in bounded chunks into a new upload of `destination`, then commit.
+        """Concatenate the sources into a new file of `destination` in the kernel, then commit.
 
-        The copy is hashed as it is written, so a composed object has an MD5 like any other.
+        One pass at the speed of a copy (services/storage/objects/concat.py). As on GCS, a
+        composed object has no MD5: its md5 is None.
         """
         if not sources:
             raise ValueError("compose needs at least one source")
-        self._record_path(destination)
+        target = self._record_path(destination)
         records = [(source, self._record_path(source)) for source in sources]
         for source, record in records:
             self._read_record(source, record)  # a missing part fails before any copying
-        writer = self.open_writer(destination, content_type)
+        openers = [
+            lambda source=source, record=record: self._open_current(source, record)
+            for source, record in records
+        ]
+        tmp = self._root / _TMP_DIR / uuid.uuid4().hex
         try:
-            for source, record in records:
-                self._copy_into(writer, source, record)
+            tmp.parent.mkdir(exist_ok=True)
+            size = concatenate(openers, tmp)
+            return self._commit(destination, target, tmp, content_type, size, None)
+        except OSError as exc:
+            _unlink_quietly(tmp)
+            raise StorageUnavailable(f"cannot compose {destination}: {exc}") from exc
         except BaseException:
-            writer.abort()
+            _unlink_quietly(tmp)
             raise
-        return writer.commit()
 
     def signed_url(self, name: str, ttl_seconds: int, download_name: str | None = None) -> str:
         """A relative /signed/ URL carrying an expiry and an HMAC over name, expiry, filename."""
@@ -193,14 +201,6 @@ class LocalObjectStore:
                 raise StorageUnavailable(str(exc)) from exc
         raise ObjectMissing(name)
 
-    def _copy_into(self, writer: ObjectWriter, name: str, record: pathlib.Path) -> None:
-        with self._open_current(name, record) as file:
-            try:
-                while chunk := file.read(self._chunk_bytes):
-                    writer.write(chunk)
-            except OSError as exc:
-                raise StorageUnavailable(f"cannot read {name}: {exc}") from exc
-
     def _commit(
         self,
         name: str,
@@ -208,7 +208,7 @@ class LocalObjectStore:
         tmp: pathlib.Path,
         content_type: str,
         size: int,
-        md5: str,
+        md5: str | None,
     ) -> ObjectInfo:
         try:
             previous = self._read_record(name, record).generation

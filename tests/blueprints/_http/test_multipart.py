@@ -172,3 +172,11 @@ def test_oversized_part_headers_are_refused():
     huge = b'form-data; name="file"; filename="' + b"a" * 20_000 + b'"'
     with pytest.raises(InvalidRequest, match="too large"):
         read_all(form(body(part("file", b"1", disposition=huge)), read=4096))
+
+
+def test_files_of_two_fields_that_each_take_one_are_both_admitted():
+    raw = body(part("file", b"first", b"a.mp4"), part("video", b"second", b"b.mp4"))
+
+    parsed = form(raw, files={"file": 1, "video": 1})
+
+    assert read_all(parsed) == [("file", "a.mp4", b"first"), ("video", "b.mp4", b"second")]

@@ -174,3 +174,70 @@ def test_concurrent_settles_of_a_counted_hold_count_it_once(holds, accounts):
         results = list(pool.map(lambda _: holds.settle("u", "m"), range(8)))
     assert results.count(True) == 1
     assert accounts.stored(accounts.get("u"), "media").count == 1
+
+
+# --- resize: a hold whose size follows a record (part uploads) ---------------------------
+
+
+def test_resize_grows_and_shrinks_storage_bandwidth_and_the_hold(holds, accounts):
+    assert holds.resize("u", "h", 0, 600) is True
+    assert (accounts.get("u")["used_bytes"], accounts.get("u")["bandwidth"][DAY]) == (600, 600)
+    assert holds.resize("u", "h", 1, 250) is True
+    account = accounts.get("u")
+    assert (account["used_bytes"], account["bandwidth"][DAY]) == (250, 250)
+    assert (account["holds"]["h"]["bytes"], account["holds"]["h"]["rev"]) == (250, 2)
+    assert holds.give_back("u", "h") == 250
+    assert accounts.get("u")["used_bytes"] == 0 and accounts.get("u")["bandwidth"][DAY] == 0
+
+
+def test_resize_at_a_stale_revision_changes_nothing(holds, accounts):
+    assert holds.resize("u", "h", 0, 100) is True
+    assert holds.resize("u", "h", 0, 900) is False
+    assert accounts.get("u")["used_bytes"] == 100
+
+
+def test_resize_to_the_same_size_still_advances_the_revision(holds):
+    holds.resize("u", "h", 0, 100)
+    assert holds.resize("u", "h", 1, 100) is True
+    assert holds.hold("u", "h")["rev"] == 2
+    assert holds.resize("u", "h", 1, 300) is False  # read before the no-op: must read again
+
+
+def test_resize_refuses_growth_past_the_quota_or_the_days_allowance(holds, accounts, clock):
+    holds.resize("u", "h", 0, 1000)
+    with pytest.raises(QuotaExceeded):
+        holds.resize("u", "h", 1, 1001)
+    holds.resize("u", "h", 1, 0)
+    clock.advance(hours=1)  # the same day: 1000 of its 1500 already spent and given back
+    holds.resize("u", "h", 2, 1000)
+    holds.settle("u", "h")
+    accounts.free("u", 1000)
+    holds.open("u", "h2", ref="files/h2")
+    with pytest.raises(BandwidthExceeded):
+        holds.resize("u", "h2", 0, 501)
+    assert accounts.get("u")["used_bytes"] == 0
+
+
+def test_resize_of_a_hold_that_is_gone_is_lease_expired(holds):
+    holds.give_back("u", "h")
+    with pytest.raises(LeaseExpired):
+        holds.resize("u", "h", 0, 10)
+
+
+def test_shrinking_returns_the_latest_days_bandwidth_first(holds, accounts, clock):
+    holds.resize("u", "h", 0, 100)
+    clock.advance(days=1)
+    holds.resize("u", "h", 1, 150)
+    holds.resize("u", "h", 2, 60)
+    bandwidth = accounts.get("u")["bandwidth"]
+    assert bandwidth == {DAY: 60, utc_day(clock()): 0}
+    assert holds.hold("u", "h")["days"] == {DAY: 60, utc_day(clock()): 0}
+
+
+def test_concurrent_resizes_apply_one_per_revision(holds, accounts):
+    holds.resize("u", "h", 0, 10)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        applied = list(pool.map(lambda n: holds.resize("u", "h", 1, n), [100, 200, 300, 400]))
+    assert applied.count(True) == 1
+    winner = [100, 200, 300, 400][applied.index(True)]
+    assert accounts.get("u")["used_bytes"] == winner == holds.hold("u", "h")["bytes"]

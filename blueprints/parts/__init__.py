@@ -1,0 +1,1 @@
+"""The part upload API (seed 002): routes and schemas."""

@@ -1,0 +1,64 @@
+"""Concatenation in the kernel: the bytes in order, the size, and the fallback by reads."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from services.storage.objects import concat
+from services.storage.objects.concat import READ_BYTES, concatenate
+
+
+def write_sources(tmp_path, sizes: list[int]) -> list:
+    paths = []
+    for index, size in enumerate(sizes):
+        path = tmp_path / f"source-{index}"
+        path.write_bytes(os.urandom(size))
+        paths.append(path)
+    return paths
+
+
+def openers(paths):
+    return [lambda path=path: open(path, "rb") for path in paths]  # noqa: SIM115
+
+
+def test_concatenate_copies_every_source_in_order(tmp_path):
+    paths = write_sources(tmp_path, [0, 1, READ_BYTES + 7, 3, 2 * READ_BYTES, 11])
+    expected = b"".join(path.read_bytes() for path in paths)
+
+    size = concatenate(openers(paths), tmp_path / "joined")
+
+    assert (tmp_path / "joined").read_bytes() == expected and size == len(expected)
+
+
+def test_concatenate_copies_by_reads_where_the_kernel_will_not(tmp_path, monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise OSError(errno.EXDEV, "cross-device")
+
+    monkeypatch.setattr(concat.os, "copy_file_range", refuse)
+    paths = write_sources(tmp_path, [READ_BYTES + 5, 17])
+    expected = b"".join(path.read_bytes() for path in paths)
+
+    assert concatenate(openers(paths), tmp_path / "joined") == len(expected)
+    assert (tmp_path / "joined").read_bytes() == expected
+
+
+def test_a_source_that_cannot_be_opened_fails_and_leaves_no_descriptor_open(tmp_path):
+    paths = write_sources(tmp_path, [100] * 5)
+    before = len(os.listdir("/proc/self/fd"))
+
+    with pytest.raises(FileNotFoundError):
+        concatenate(openers([*paths, tmp_path / "missing"]), tmp_path / "joined")
+
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_the_target_must_be_new(tmp_path):
+    paths = write_sources(tmp_path, [10])
+    (tmp_path / "joined").write_bytes(b"taken")
+
+    with pytest.raises(FileExistsError):
+        concatenate(openers(paths), tmp_path / "joined")
+    assert (tmp_path / "joined").read_bytes() == b"taken"
