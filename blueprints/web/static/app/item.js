@@ -145,9 +145,10 @@ export async function openItem(id, version = null, { focus = true } = {}) {
     $("library-message").textContent = "";
     message("");
     if ($("library-item").hidden) $("item-back").textContent = `Back to ${hooks.place()}`;
+    // Filled while hidden, then shown and focused at once: nobody meets a half-drawn item.
+    await render(signed);
     show($("library-browser"), false);
     show($("library-item"), true);
-    await render(signed);
     if (focus) $("item-title").focus();
   } catch (error) {
     failure(error);
