@@ -11,6 +11,7 @@ import { announce, bytes, el } from "./ui.js";
 
 const IN_FLIGHT = 3;
 const TRIES = 5;
+const DRAW_MS = 200;
 const KEY = "mediastore.upload.";
 
 function fingerprint(file) {
@@ -193,9 +194,20 @@ export class PartUpload {
     }
   }
 
+  // Redraw at most every DRAW_MS while uploading; news that comes sooner is drawn when the
+  // interval is over, never dropped (a part landing just after another must still show).
   changed() {
     const now = performance.now();
-    if (this.state === "uploading" && this.lastChange && now - this.lastChange < 200) return;
+    const wait = this.state === "uploading" && this.lastChange ? this.lastChange + DRAW_MS - now : 0;
+    if (wait > 0) {
+      this.pending ??= setTimeout(() => {
+        this.pending = null;
+        this.changed();
+      }, wait);
+      return;
+    }
+    clearTimeout(this.pending);
+    this.pending = null;
     this.lastChange = now;
     this.onChange(this);
   }
@@ -221,6 +233,7 @@ export function initUpload(onStored) {
     ].filter(Boolean).join(" · ");
     row.pause.hidden = upload.state !== "uploading";
     row.resume.hidden = !["paused", "failed"].includes(upload.state) || upload.message === "cancelled";
+    row.resume.textContent = upload.state === "failed" ? "Retry" : "Resume";
     row.cancel.hidden = upload.state === "done";
     const total = uploads.reduce((sum, u) => sum + u.file.size, 0);
     const sent = uploads.reduce((sum, u) => sum + (u.state === "done" ? u.file.size : u.sent), 0);
