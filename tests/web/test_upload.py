@@ -114,7 +114,8 @@ RECORD_PROGRESS = """
   Object.defineProperty(HTMLProgressElement.prototype, "value", {
     get() { return value.get.call(this); },
     set(v) {
-      window.__progress.push([this.id || this.getAttribute("aria-label"), Number(v), performance.now()]);
+      const name = this.id || this.getAttribute("aria-label");
+      window.__progress.push([name, Number(v), performance.now()]);
       value.set.call(this, v);
     },
   });
