@@ -30,6 +30,21 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
 ]
+# Every value the page gives a <progress>, with when: recorded before the page's scripts run.
+RECORD_PROGRESS = """
+(() => {
+  const value = Object.getOwnPropertyDescriptor(HTMLProgressElement.prototype, "value");
+  window.__progress = [];
+  Object.defineProperty(HTMLProgressElement.prototype, "value", {
+    get() { return value.get.call(this); },
+    set(v) {
+      const name = this.id || this.getAttribute("aria-label");
+      window.__progress.push([name, Number(v), performance.now()]);
+      value.set.call(this, v);
+    },
+  });
+})();
+"""
 _skipped: list[str] = []
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.fixtures.live import serve
 from tests.media import make_video_of_size
-from tests.web.conftest import open_tab, screenshot, sign_in, until
+from tests.web.conftest import RECORD_PROGRESS, open_tab, screenshot, sign_in, until
 from tests.web.videos import noisy_webm
 
 PART = 64 * 1024  # small parts, so that a small video is several of them, some in flight
@@ -106,21 +106,6 @@ def test_after_a_reload_the_panel_sends_only_the_parts_the_server_lacks(
 
 MB = 1_000_000
 SIGNED = "**/signed/**"
-# Every value the page gives a <progress>, with when: recorded before the page's scripts run.
-RECORD_PROGRESS = """
-(() => {
-  const value = Object.getOwnPropertyDescriptor(HTMLProgressElement.prototype, "value");
-  window.__progress = [];
-  Object.defineProperty(HTMLProgressElement.prototype, "value", {
-    get() { return value.get.call(this); },
-    set(v) {
-      const name = this.id || this.getAttribute("aria-label");
-      window.__progress.push([name, Number(v), performance.now()]);
-      value.set.call(this, v);
-    },
-  });
-})();
-"""
 
 
 @pytest.fixture
@@ -204,13 +189,23 @@ def test_a_30_mb_video_goes_up_with_progress_to_100_moves_the_gauges_and_plays(
     wait_for_parts(page, database, set(first + held.release(page, 2)))
     until(page, "#upload-list li", "li => /\\(7[5-9]%\\)/.test(li.textContent)")
     screenshot(page, "upload")
+    completing: list = []
+    page.route(
+        "**/complete/", lambda route: completing.append(route)
+    )  # held: the store is putting parts together
     held.release(page, 1)
+    until(page, "#upload-list li", "li => li.textContent.includes('putting the parts together')")
+    drawn = len(page.evaluate("window.__progress"))
+    page.wait_for_timeout(700)
+    assert len(page.evaluate("window.__progress")) >= drawn + 2  # still drawn, not frozen
+    assert not page.get_by_role("button", name="Cancel").is_visible()
+    completing[0].continue_()
     until(page, "#upload-list li", "li => li.textContent.includes('stored as')")
 
     assert row.evaluate("p => p.value") == 100
     assert page.eval_on_selector("#upload-overall", "p => p.value") == 100
     assert "(100%)" in row_text(page) and "stored as harbour at dawn.webm" in row_text(page)
-    assert "uploaded" in page.inner_text("#announce")  # said to a screen reader too
+    until(page, "#announce", "n => n.textContent.includes('uploaded')")  # to a screen reader too
     shown = [
         value for name, value, _ in page.evaluate("window.__progress") if name == "upload-overall"
     ]
@@ -300,7 +295,7 @@ def test_a_refusal_is_the_apis_message_before_any_byte_is_sent(
         until(page, "#upload-list li", "li => li.textContent.includes('failed')")
 
         assert said in row_text(page)
-        assert said in page.inner_text("#announce")
+        until(page, "#announce", f"n => n.textContent.includes({said!r})")
         assert sent == []  # refused at create, with the size declared: nothing went up
         assert page.locator("#upload-list li").get_by_role("button", name="Retry").is_visible()
         context.close()

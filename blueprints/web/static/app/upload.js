@@ -57,7 +57,7 @@ export class PartUpload {
   constructor(file, onChange) {
     this.file = file;
     this.onChange = onChange;
-    this.state = "waiting"; // waiting, uploading, paused, failed, done
+    this.state = "waiting"; // waiting, uploading, finishing, paused, failed, done
     this.message = "";
     this.done = new Map(); // part number -> {etag, size}
     this.loading = new Map(); // part number -> bytes sent so far
@@ -87,9 +87,7 @@ export class PartUpload {
     try {
       await this.openSession();
       await this.sendMissingParts();
-      const answer = await call("POST", this.path("complete"), {
-        json: { parts: [...this.done].sort((a, b) => a[0] - b[0]).map(([n, p]) => ({ part_number: n, etag: p.etag })) },
-      });
+      const answer = await this.complete();
       localStorage.removeItem(fingerprint(this.file));
       this.state = "done";
       this.message = `stored as ${answer.filename}`;
@@ -101,6 +99,23 @@ export class PartUpload {
       announce(`${this.file.name}: ${error.message}`);
     } finally {
       this.changed();
+    }
+  }
+
+  // Every byte is sent; the store puts the parts together, which takes a while for a large
+  // file. The row keeps saying so, and for how long, rather than sitting still at 100%.
+  async complete() {
+    this.state = "finishing";
+    this.finishingSince = performance.now();
+    this.message = "putting the parts together";
+    this.changed();
+    const ticking = setInterval(() => this.changed(), DRAW_MS);
+    try {
+      return await call("POST", this.path("complete"), {
+        json: { parts: [...this.done].sort((a, b) => a[0] - b[0]).map(([n, p]) => ({ part_number: n, etag: p.etag })) },
+      });
+    } finally {
+      clearInterval(ticking);
     }
   }
 
@@ -224,17 +239,19 @@ export function initUpload(onStored) {
     row.progress.value = upload.state === "done" ? 100 : percent;
     const speed = upload.state === "uploading" ? upload.speed() : 0;
     const left = speed > 0 ? duration((upload.file.size - upload.sent) / speed) : "";
+    const finishing = upload.state === "finishing" ? `${Math.floor((performance.now() - upload.finishingSince) / 1000)} s` : "";
     row.text.textContent = [
       `${bytes(upload.sent)} of ${bytes(upload.file.size)} (${percent.toFixed(0)}%)`,
       speed > 0 ? `${bytes(speed)}/s` : "",
       left,
       upload.state === "uploading" ? "" : upload.state,
       upload.message,
+      finishing,
     ].filter(Boolean).join(" · ");
     row.pause.hidden = upload.state !== "uploading";
     row.resume.hidden = !["paused", "failed"].includes(upload.state) || upload.message === "cancelled";
     row.resume.textContent = upload.state === "failed" ? "Retry" : "Resume";
-    row.cancel.hidden = upload.state === "done";
+    row.cancel.hidden = ["done", "finishing"].includes(upload.state);
     const total = uploads.reduce((sum, u) => sum + u.file.size, 0);
     const sent = uploads.reduce((sum, u) => sum + (u.state === "done" ? u.file.size : u.sent), 0);
     $("upload-overall").value = total ? (sent * 100) / total : 0;
