@@ -40,6 +40,7 @@ def test_development_sign_in_mints_a_token(live, page):
     _, base = live
     page.goto(base + "/")
     page.fill("#dev-name", "carol")
+    screenshot(page, "sign-in")
     page.click("#dev-continue")
     page.wait_for_selector("#app:not([hidden])")
     assert page.inner_text("#who") == "carol"
