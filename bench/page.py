@@ -44,6 +44,7 @@ def page_phase(args, work: Path, procs: Processes, media: dict[str, Path]) -> li
     rates: dict[str, list[float]] = {"page": [], "sending": [], "curl": []}
     gaps: list[float] = []
     finishing: list[float] = []
+    still: list[float] = []
     bearer = mint_token(SECRET, USER)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -60,6 +61,7 @@ def page_phase(args, work: Path, procs: Processes, media: dict[str, Path]) -> li
                 rates["sending"].append(size / timed.sending / MB)
                 finishing.append(timed.seconds - timed.sending)
                 gaps.append(timed.gap_ms)
+                still.append(timed.still_ms)
                 delete(service, named.name)
         finally:
             browser.close()
@@ -90,7 +92,7 @@ def page_phase(args, work: Path, procs: Processes, media: dict[str, Path]) -> li
             "",
             PROGRESS_GAP_MS,
             at_most=True,
-            samples={"runs": gaps},
+            samples={"runs": gaps, "longest_still_while_sending_ms": still},
         ),
     ]
 
@@ -108,12 +110,13 @@ def curl_upload(service: Server, source: Path, filename: str) -> float:
 
 
 class Timed(NamedTuple):
-    """One upload through the panel: seconds in all, seconds until every byte was sent, and
-    the longest gap between two progress bar updates in ms."""
+    """One upload through the panel: seconds in all, seconds until every byte was sent, the
+    longest gap between two progress bar updates in ms, and between two changes of its value."""
 
     seconds: float
     sending: float
     gap_ms: float
+    still_ms: float  # the longest the bar's value stood still while bytes were being sent
 
 
 def page_upload(browser, service: Server, path: Path, bearer: str) -> Timed:
@@ -140,8 +143,11 @@ def page_upload(browser, service: Server, path: Path, bearer: str) -> Timed:
         drawn = [(v, at) for name, v, at in recorded if name == "upload-overall"]
         times = [at for _, at in drawn]
         gap = max(b - a for a, b in zip(times, times[1:], strict=False))
-        sending = (next(at for v, at in drawn if v >= 100) - origin) / 1000
-        return Timed(took, sending, gap)
+        full = next(at for v, at in drawn if v >= 100)
+        moved = [at for (v, at), (before, _) in zip(drawn[1:], drawn, strict=False) if v != before]
+        moved = [at for at in moved if at <= full]
+        still = max(b - a for a, b in zip(moved, moved[1:], strict=False))
+        return Timed(took, (full - origin) / 1000, gap, still)
     finally:
         context.close()
 

@@ -315,3 +315,37 @@ def test_a_token_that_expires_mid_session_brings_the_sign_in_back(
     assert page.inner_text("#sign-in-message").startswith("Please sign in again:")
     assert page.evaluate("document.activeElement.id") == "token-input"
     assert page.evaluate("sessionStorage.length") == 0  # the refused token is forgotten
+
+
+def test_a_large_file_goes_in_at_most_16_larger_parts_and_resumes_cut_the_same_way(
+    small_parts, browser, token, tmp_path, database
+):
+    app, base = small_parts
+    video = make_video_of_size(40 * PART)  # 40 advised parts: sent as 16 of 2.5 times the size
+    path = tmp_path / "long take.mp4"
+    path.write_bytes(video)
+    context = browser.new_context()
+    page = context.new_page()
+    held = HeldParts(page)
+    sign_in(page, base, token("alice"), tab="Upload")
+    page.set_input_files("#upload-input", str(path))
+    landed = held.release(page, 5)
+    wait_for_parts(page, database, set(landed))
+    page.close()
+
+    page = context.new_page()
+    puts: list[int] = []
+    page.on("request", lambda r: puts.append(part_number(r.url)) if "/signed/" in r.url else 0)
+    sign_in(page, base, token("alice"), tab="Upload")
+    page.set_input_files("#upload-input", str(path))
+    until(page, "#upload-list li", "li => li.textContent.includes('stored as')")
+
+    session = database["upload_sessions"].find_one({})
+    sizes = sorted(part["size"] for part in session["parts"].values())
+    assert len(sizes) == 16 and sizes[-1] == 40 * PART // 16 and sum(sizes) == len(video)
+    assert sorted(puts) == sorted(set(range(1, 17)) - set(landed))
+    stored = app.test_client().get(
+        "/stream/video/long take.mp4", headers={"Authorization": f"Bearer {token('alice')}"}
+    )
+    assert stored.data == video
+    context.close()

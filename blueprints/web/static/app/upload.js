@@ -12,6 +12,7 @@ import { announce, bytes, el } from "./ui.js";
 const IN_FLIGHT = 3;
 const TRIES = 5;
 const DRAW_MS = 200;
+const PARTS_WANTED = 16;
 const KEY = "mediastore.upload.";
 
 function fingerprint(file) {
@@ -23,6 +24,13 @@ function duration(seconds) {
   if (!Number.isFinite(seconds)) return "";
   if (seconds < 60) return `${Math.ceil(seconds)} s left`;
   return `${Math.floor(seconds / 60)} min ${Math.ceil(seconds % 60)} s left`;
+}
+
+// The service advises a part size; a large file goes in at most PARTS_WANTED larger parts,
+// as each part costs a stored object, a presign and a register. Only the file's size and the
+// advice decide it, so a resumed upload cuts the file exactly as the first attempt did.
+function partSize(file, advised) {
+  return Math.max(advised, Math.ceil(file.size / PARTS_WANTED));
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -84,6 +92,9 @@ export class PartUpload {
     this.state = "uploading";
     this.message = "";
     this.changed();
+    // Redrawn on a beat as well as on news: a stalled connection shows its speed falling and
+    // the time left growing, and putting the parts together counts its seconds.
+    const ticking = setInterval(() => this.changed(), DRAW_MS);
     try {
       await this.openSession();
       await this.sendMissingParts();
@@ -98,6 +109,7 @@ export class PartUpload {
       this.message = error.message;
       announce(`${this.file.name}: ${error.message}`);
     } finally {
+      clearInterval(ticking);
       this.changed();
     }
   }
@@ -109,14 +121,9 @@ export class PartUpload {
     this.finishingSince = performance.now();
     this.message = "putting the parts together";
     this.changed();
-    const ticking = setInterval(() => this.changed(), DRAW_MS);
-    try {
-      return await call("POST", this.path("complete"), {
-        json: { parts: [...this.done].sort((a, b) => a[0] - b[0]).map(([n, p]) => ({ part_number: n, etag: p.etag })) },
-      });
-    } finally {
-      clearInterval(ticking);
-    }
+    return call("POST", this.path("complete"), {
+      json: { parts: [...this.done].sort((a, b) => a[0] - b[0]).map(([n, p]) => ({ part_number: n, etag: p.etag })) },
+    });
   }
 
   pause() {
@@ -148,7 +155,7 @@ export class PartUpload {
         this.id = known;
         const status = await call("GET", this.path("status"));
         if (status.status === "uploading") {
-          this.partSize = status.part_size;
+          this.partSize = partSize(this.file, status.part_size);
           this.done = new Map(status.parts.map((p) => [p.part_number, { etag: p.etag, size: p.size }]));
           return;
         }
@@ -161,7 +168,7 @@ export class PartUpload {
       json: { filename: this.file.name, content_type: this.file.type || "application/octet-stream", size: this.file.size },
     });
     this.id = session.id;
-    this.partSize = session.part_size;
+    this.partSize = partSize(this.file, session.part_size);
     this.done = new Map();
     localStorage.setItem(fingerprint(this.file), this.id);
   }
