@@ -128,6 +128,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "READ_AUTH_ENABLED": (False, _bool),
     "ENTITY_READ_AUTH_CACHE_SECONDS": (5.0, float),
     "ENTITY_MAX_FILE_BYTES": (1024 * MIB, _int),
+    # Lifetime of the signed URLs of entity files (GET /entity/{id}/file-url), which media
+    # elements use; they are signed with a key derived from MEDIA_DOWNLOAD_TOKEN_SECRET.
+    "ENTITY_FILE_URL_TTL_SECONDS": (900, _int),
 }
 
 

@@ -19,6 +19,7 @@ from app.wiring import build_services
 from app.wiring.media import install_media_limits
 from blueprints import events, health, signed
 from blueprints.entities import admin as entity_admin
+from blueprints.entities import previews as entity_previews
 from blueprints.entities import routes as entities
 from blueprints.media import files as media_files
 from blueprints.media import invoices as media_invoices
@@ -42,6 +43,7 @@ BLUEPRINTS = (
     media_files,
     media_invoices,
     entities,
+    entity_previews,
     entity_admin,
     parts,
 )

@@ -10,12 +10,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import parts, scenarios
+from bench import page, parts, scenarios
 from bench.procs import ROOT, Processes
 from bench.results import Figure, table, write_json
 
-PHASES = ("gcs", "local", "upload", "status", "media", "entities", "parts")
-RUNNERS = {**scenarios.PHASES, "parts": parts.parts_phase}
+PHASES = ("gcs", "local", "upload", "status", "media", "entities", "parts", "page")
+RUNNERS = {**scenarios.PHASES, "parts": parts.parts_phase, "page": page.page_phase}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -98,12 +98,15 @@ def build_services(
         holds=holds,
         events=events,
         clock=clock,
+        previews=previews,
     )
     register_media_events(settings, events, media)
     sweeper = HoldSweeper(holds, {videos.uploads.claims.name: videos.uploads.claims}, clock=clock)
     sweeper.register(media.uploads.claims)
     events.relay.add_task(sweeper.sweep, every_seconds=HOUSEKEEPING_SECONDS)
-    entities = build_entities(settings, database=database, store=store, ingest=ingest, clock=clock)
+    entities = build_entities(
+        settings, database=database, store=store, ingest=ingest, clock=clock, previews=previews
+    )
     register_entity_tasks(events, entities)
     parts = build_parts(
         settings,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from app.wiring.events import HOUSEKEEPING_SECONDS
+from app.wiring.media import download_token_secret, public_base_url
 from services.core.claims import Claims
 from services.core.ingest import Ingest
 from services.entities import EntityAccess, EntityService, ReadAuthSwitch
@@ -15,8 +18,19 @@ from services.entities.files import EntityFiles
 from services.entities.hierarchy import Hierarchy, HierarchyLock
 from services.entities.purge import EntityPurge
 from services.entities.records import EntityRecords
+from services.entities.tokens import FileTokens
 from services.events.bus import EventBus
+from services.previews import Previews
 from services.storage.objects import ObjectStore
+
+
+def file_token_secret(settings: Mapping[str, Any]) -> bytes:
+    """The key of entity file tokens: derived from the media download token secret.
+
+    One secret to configure (and required in production) for both kinds of temporary link;
+    the derivation gives each its own key, so neither kind of token can pass for the other.
+    """
+    return hmac.new(download_token_secret(settings), b"entity-file-urls", hashlib.sha256).digest()
 
 
 def build_entities(
@@ -26,6 +40,7 @@ def build_entities(
     store: ObjectStore,
     ingest: Ingest,
     clock: Callable[[], datetime],
+    previews: Previews | None = None,
 ) -> EntityService:
     """Wire the entity service on the shared store and ingest, and create its indexes."""
     records = EntityRecords(database)
@@ -39,6 +54,7 @@ def build_entities(
         store=store,
         clock=clock,
         max_bytes=settings["ENTITY_MAX_FILE_BYTES"],
+        previews=previews,
     )
     lock = HierarchyLock(database["entity_locks"], clock=clock)
     lock.ensure()
@@ -60,6 +76,13 @@ def build_entities(
         files=files,
         access=EntityAccess(auth_disabled=settings["AUTH_DISABLED"], read_auth=read_auth),
         store=store,
+        file_tokens=FileTokens(
+            file_token_secret(settings),
+            ttl_seconds=settings["ENTITY_FILE_URL_TTL_SECONDS"],
+            clock=clock,
+        ),
+        previews=previews,
+        public_base_url=public_base_url(settings),
     )
 
 

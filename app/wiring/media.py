@@ -28,6 +28,7 @@ from services.media.library import MediaLibrary
 from services.media.records import COLLECTION, MediaRecords
 from services.media.tokens import DownloadTokens
 from services.media.uploads import MediaUploads, media_accept
+from services.previews import Previews
 from services.storage.objects import ObjectStore
 
 MIB = 1024 * 1024
@@ -71,6 +72,7 @@ def build_media(
     holds: Holds,
     events: EventBus,
     clock: Callable[[], datetime],
+    previews: Previews | None = None,
 ) -> MediaFeature:
     """Wire uploads, library and invoices on the shared accounts, holds, store and outbox."""
     records = MediaRecords(database[COLLECTION], clock=clock)
@@ -100,7 +102,12 @@ def build_media(
         clock=clock,
     )
     library = MediaLibrary(
-        records=records, store=store, accounts=accounts, tokens=tokens, clock=clock
+        records=records,
+        store=store,
+        accounts=accounts,
+        tokens=tokens,
+        clock=clock,
+        previews=previews,
     )
     invoices = MediaInvoices(
         records=records,

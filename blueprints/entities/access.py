@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import g
+from flask import g, request
 from flask_jwt_extended import verify_jwt_in_request
 
 from blueprints._http.api import ENTITIES
@@ -38,6 +38,27 @@ def requires(need: Need) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return authorized
 
     return decorate
+
+
+def requires_read_or_file_token(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Like requires(Need.READ), except that a `?token=` from file-url stands in for a bearer.
+
+    The token is judged first and alone (403 when it is not for this entity version or has
+    expired), so a media element's URL works in every auth mode and never needs a header.
+    """
+
+    @functools.wraps(view)
+    def authorized(*args: Any, **kwargs: Any) -> Any:
+        token = request.args.get("token")
+        if token is None:
+            authorize(Need.READ)
+        else:
+            g.entity_actor = None
+            entities = services().entities
+            entities.check_file_token(token, kwargs["entity_id"], request.args.get("version"))
+        return view(*args, **kwargs)
+
+    return authorized
 
 
 def authorize(need: Need) -> None:

@@ -11,7 +11,13 @@ from blueprints._http.context import services
 from blueprints._http.paging import pagination
 from blueprints._http.schemas import DetailRead
 from blueprints._http.streaming import send_object
-from blueprints.entities.access import READ_SECURITY, WRITE_SECURITY, actor, requires
+from blueprints.entities.access import (
+    READ_SECURITY,
+    WRITE_SECURITY,
+    actor,
+    requires,
+    requires_read_or_file_token,
+)
 from blueprints.entities.forms import EntityForm
 from blueprints.entities.schemas import (
     EntityFormArgs,
@@ -20,6 +26,7 @@ from blueprints.entities.schemas import (
     EntityPatchArgs,
     EntityReplaceArgs,
     ItemRead,
+    SignedVersionArgs,
     VersionArgs,
     VersionRead,
     refuse,
@@ -170,13 +177,14 @@ def list_versions(entity_id: str):
 
 
 @blp.route("/entity/<entity_id>/file", methods=["GET"], parameters=entity_id_param())
-@requires(Need.READ)
+@requires_read_or_file_token
 @blp.doc(security=READ_SECURITY, responses=BINARY)
-@blp.arguments(VersionArgs, location="query")
+@blp.arguments(SignedVersionArgs, location="query")
+@blp.alt_response(403, schema=DetailRead)
 @blp.alt_response(404, schema=DetailRead)
 @blp.alt_response(416, schema=DetailRead)
 def download_file(args: dict, entity_id: str):
-    """Stream the entity's file (or a version's), with ranges and ETag."""
+    """Stream the entity's file (or a version's), with ranges and ETag; `token` from file-url."""
     entities = services().entities
     file = entities.file(entity_id_of(entity_id), args.get("version"))
     response = send_object(

@@ -73,6 +73,15 @@ class VersionArgs(Schema):
     version = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
+class SignedVersionArgs(VersionArgs):
+    """A version, and the token of a URL from file-url (instead of a bearer token)."""
+
+    token = fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "From GET /entity/{entity_id}/file-url; needs no bearer"},
+    )
+
+
 class EntityFormArgs(Schema):
     """The text fields of POST /entity/ (multipart; empty optional fields count as omitted)."""
 
@@ -167,6 +176,15 @@ class VersionRead(Schema):
     updated_date = UtcDateTime()
     updated_by = fields.String(allow_none=True)
     change = fields.String(metadata={"example": "create"})
+
+
+class FileUrlRead(Schema):
+    """Short-lived URLs of one version's file and thumbnail, for media elements."""
+
+    url = fields.String(required=True, metadata={"example": "/entity/2/file?version=3&token=..."})
+    thumbnail_url = fields.String(required=True)
+    version = fields.Integer(required=True, metadata={"example": 3})
+    expires_at = UtcDateTime(required=True)
 
 
 class ConfigRead(Schema):

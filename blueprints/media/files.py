@@ -27,6 +27,7 @@ from blueprints.media.schemas import (
 )
 from blueprints.media.urls import describe, media_url
 from services.core.transfer import content_disposition
+from services.media.records import MediaFile as StoredMedia
 from services.media.uploads import UploadFields
 
 blp = Blueprint("media", __name__, description="Media files (seed 001)", error_style=FASTAPI)
@@ -48,6 +49,11 @@ UPLOAD_BODY["content"]["multipart/form-data"]["schema"]["properties"].update(
 BINARY = {"200": {"description": "The bytes"}, "206": {"description": "A byte range"}}
 # Shown inline by browsers; anything else is offered as a download.
 INLINE_TYPES = ("image", "pdf")
+# A file's bytes never change under its id, so neither does its thumbnail: browsers may
+# keep it for a year (a deleted file's thumbnail is gone from the server, not the cache).
+THUMBNAIL_CACHE = "private, max-age=31536000, immutable"
+JPEG = {"200": {"description": "A JPEG, at most 320 pixels on its longer side"}}
+TOKEN_PARAM = [{"in": "query", "name": "token", "schema": {"type": "string"}}]
 
 
 def upload_fields(values: dict[str, str]) -> UploadFields:
@@ -63,6 +69,18 @@ def upload_fields(values: dict[str, str]) -> UploadFields:
         is_public=loaded["is_public"],
         expires_in=loaded.get("expires_in"),
     )
+
+
+def _downloadable(media_id: str) -> StoredMedia:
+    """The file for a download: the bearer's, a download token's, or a public one.
+
+    A bearer token that is sent must be valid (else 401); the download rate limit counts
+    the user, or the client's address without one.
+    """
+    verify_jwt_in_request(optional=True)
+    user = get_current_user()
+    check_rate_limit("download", f"user:{user.id}" if user else f"addr:{client_address()}")
+    return services().media.library.find_for_download(user, media_id, request.args.get("token"))
 
 
 def _missing_file() -> None:
@@ -125,11 +143,7 @@ class MediaFile(MethodView):
 
 
 @blp.route("/api/v1/media/<media_id>/download", methods=["GET"])
-@blp.doc(
-    security=[{"bearerAuth": []}, {}],
-    parameters=[{"in": "query", "name": "token", "schema": {"type": "string"}}],
-    responses=BINARY,
-)
+@blp.doc(security=[{"bearerAuth": []}, {}], parameters=TOKEN_PARAM, responses=BINARY)
 @blp.alt_response(401, schema=DetailRead)
 @blp.alt_response(403, schema=DetailRead)
 @blp.alt_response(404, schema=DetailRead)
@@ -137,11 +151,8 @@ class MediaFile(MethodView):
 @blp.alt_response(429, schema=DetailRead)
 def download_media(media_id: str):
     """The bytes: for the owner or an admin, a holder of a download token, or anyone if public."""
-    verify_jwt_in_request(optional=True)  # a token that is sent must be valid: else 401
-    user = get_current_user()
-    check_rate_limit("download", f"user:{user.id}" if user else f"addr:{client_address()}")
     library = services().media.library
-    media = library.find_for_download(user, media_id, request.args.get("token"))
+    media = _downloadable(media_id)
     kind = "inline" if media.file_type in INLINE_TYPES else "attachment"
     response = send_object(
         size=media.file_size,
@@ -149,6 +160,29 @@ def download_media(media_id: str):
         etag=media.etag,
         read=lambda start, end: library.read(media, start, end),
         disposition=content_disposition(media.original_file_name, kind),
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@blp.route("/api/v1/media/<media_id>/thumbnail", methods=["GET"])
+@blp.doc(security=[{"bearerAuth": []}, {}], parameters=TOKEN_PARAM, responses=JPEG)
+@blp.alt_response(401, schema=DetailRead)
+@blp.alt_response(403, schema=DetailRead)
+@blp.alt_response(404, schema=DetailRead)
+@blp.alt_response(415, schema=DetailRead)
+@blp.alt_response(429, schema=DetailRead)
+@blp.alt_response(503, schema=DetailRead)
+def media_thumbnail(media_id: str):
+    """A JPEG thumbnail of an image, for whoever may download it; made once, kept beside it."""
+    library = services().media.library
+    thumbnail = library.thumbnail(_downloadable(media_id))
+    response = send_object(
+        size=thumbnail.size,
+        content_type="image/jpeg",
+        etag=thumbnail.etag,
+        read=lambda start, end: library.read_thumbnail(thumbnail, start, end),
+        cache_control=THUMBNAIL_CACHE,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

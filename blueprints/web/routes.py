@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask_jwt_extended import get_current_user, verify_jwt_in_request
 
 from blueprints._http.api import read_json_body
 from blueprints._http.context import services
 from blueprints._http.tokens import mint_token
 from services.core.errors import InvalidRequest, NotFound
+from services.entities import Need
 
 blp = Blueprint(
     "web",
@@ -74,6 +76,30 @@ def docs():
 def clock():
     """The service's time: the page judges token expiry by it, not by the browser's clock."""
     return jsonify({"now": services().clock().timestamp()})
+
+
+@blp.route("/web/entity-access")
+def entity_access():
+    """What the caller may do in the library, so the page shows only the controls that work.
+
+    The server's mode (demo, read auth on or off) and the bearer token's permissions decide,
+    as they do for the entity API itself; a token that is sent must be valid (else 401).
+    """
+    verify_jwt_in_request(optional=True)
+    user = get_current_user()
+    access = services().entities.access
+
+    def may(need: Need) -> bool:
+        return not access.needs_token(need) or (user is not None and need.granted_to(user))
+
+    return jsonify(
+        {
+            "auth_disabled": access.auth_disabled,
+            "read_auth_enabled": access.read_auth.enabled(),
+            "can_read": may(Need.READ),
+            "can_write": may(Need.WRITE),
+        }
+    )
 
 
 @blp.route("/web/dev-token", methods=["POST"])

@@ -32,6 +32,7 @@ from services.core.cleanup import quietly
 from services.core.ingest import Accept, Chunk, Ingest
 from services.core.sniff import EXTENSIONS, sniff_library_media
 from services.entities.media import MediaInfo, read_media_info
+from services.previews import Previews
 from services.storage.objects import ObjectInfo, ObjectStore
 
 log = logging.getLogger("mediastore.entities.files")
@@ -82,6 +83,7 @@ class EntityFiles:
     clock: Callable[[], datetime]
     max_bytes: int
     read_info: Callable[[ObjectStore, ObjectInfo], MediaInfo] = field(default=read_media_info)
+    previews: Previews | None = None
 
     def __post_init__(self) -> None:
         self.accept = Accept(
@@ -125,9 +127,14 @@ class EntityFiles:
             self._discard(stored.claim_id, stored.object_name)
 
     def delete_objects(self, names: Iterable[str]) -> None:
-        """Delete objects of a deleted entity (missing ones are fine); storage errors raise."""
+        """Delete objects of a deleted entity (missing ones are fine); storage errors raise.
+
+        Each object's preview goes after it, best effort (an orphan preview is unreachable).
+        """
         for name in names:
             self.store.delete(name)
+            if self.previews is not None:
+                self.previews.discard(name)
 
     def finish_abandoned(self, holds: Callable[[int, str], bool]) -> int:
         """Housekeeping: delete the objects of crashed uploads; returns how many were done.

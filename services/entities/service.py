@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from services.core.errors import NotFound
+from services.core.errors import Forbidden, NotFound, UnsupportedMediaType
 from services.core.paging import Page
 from services.entities.access import EntityAccess
 from services.entities.changes import EntityChanges, SubmittedForm
@@ -19,7 +20,9 @@ from services.entities.files import EntityFiles
 from services.entities.listing import ListQuery, list_items
 from services.entities.purge import EntityPurge
 from services.entities.records import EntityRecords, item_of
-from services.storage.objects import ObjectStore, strong_etag
+from services.entities.tokens import INVALID_TOKEN, FileTokens
+from services.previews import Previews
+from services.storage.objects import ObjectInfo, ObjectStore, strong_etag
 
 NO_VERSIONS = "Entity not found or no versions available"
 HISTORY_FIELDS = ("version", "updated_date", "updated_by", "change")
@@ -45,6 +48,20 @@ class EntityFile:
     def download_name(self) -> str:
         return f"{self.md5}.{self.extension}"
 
+    def as_object(self) -> ObjectInfo:
+        """The stored object; an entity's object never changes, so its MD5 is its generation."""
+        return ObjectInfo(self.object_name, self.size, self.content_type, self.md5, self.md5)
+
+
+@dataclass(frozen=True)
+class SignedFile:
+    """A token that reads one version's file and thumbnail without a bearer token."""
+
+    entity_id: int
+    version: int
+    token: str
+    expires_at: datetime
+
 
 @dataclass(frozen=True)
 class EntityService:
@@ -56,6 +73,10 @@ class EntityService:
     files: EntityFiles
     access: EntityAccess
     store: ObjectStore
+    file_tokens: FileTokens | None = None
+    previews: Previews | None = None
+    # Where absolute URLs point (PUBLIC_BASE_URL); None: the request's own host.
+    public_base_url: str | None = None
 
     @property
     def max_file_bytes(self) -> int:
@@ -114,6 +135,31 @@ class EntityService:
     def read(self, file: EntityFile, start: int, end: int) -> Iterator[bytes]:
         """Bytes start..end inclusive of an entity's file, in bounded chunks."""
         return self.store.read_range(file.object_name, start, end)
+
+    def sign_file(self, entity_id: int, version: int | None = None) -> SignedFile:
+        """A short-lived token for the file of this version (the current one if None)."""
+        doc = self._state(entity_id, version)
+        if not doc.get("object_name") or self.file_tokens is None:
+            raise NotFound(f"Entity {entity_id} has no file")
+        token, expires_at = self.file_tokens.issue(entity_id, doc["version"])
+        return SignedFile(entity_id, doc["version"], token, expires_at)
+
+    def check_file_token(self, token: str, entity_id: str, version: str | None) -> None:
+        """Forbidden unless `token` was issued for this entity version and has not expired."""
+        if self.file_tokens is None:
+            raise Forbidden(INVALID_TOKEN)
+        self.file_tokens.verify(token, entity_id, version)
+
+    def thumbnail(self, entity_id: int, version: int | None = None) -> ObjectInfo:
+        """A JPEG of the image, or of a video's frame at ~10%, made once and kept beside it."""
+        file = self.file(entity_id, version)
+        if self.previews is None:
+            raise UnsupportedMediaType("No preview can be made of this file")
+        return self.previews.preview(file.as_object())
+
+    def read_thumbnail(self, thumbnail: ObjectInfo, start: int, end: int) -> Iterator[bytes]:
+        """Bytes start..end inclusive of a thumbnail from thumbnail()."""
+        return self.store.read_range(thumbnail.name, start, end)
 
     def housekeeping(self) -> int:
         """Finish whatever crashed requests left half done (a relay task)."""

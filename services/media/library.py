@@ -7,6 +7,8 @@ Deleting or purging a file, and what a failure between its steps leaves:
   3. delete the record; only the caller whose delete took effect goes on to
   4. give the bytes back to the owner's quota and per-kind totals (one update). A crash
      between 3 and 4 leaves the quota under-credited, never over.
+An image's thumbnail (services/previews) is kept beside its object and deleted after it
+(best effort: a preview left behind is a small orphan no one can reach).
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ from typing import Any
 from services.core.accounts import Accounts, StoredTotals
 from services.core.claims import DELETING, STORED
 from services.core.cleanup import quietly
-from services.core.errors import NotFound, Unauthorized
+from services.core.errors import NotFound, Unauthorized, UnsupportedMediaType
 from services.core.paging import Page
 from services.core.users import User
 from services.media.records import COLLECTION, MediaFile, MediaRecords
 from services.media.tokens import DownloadTokens
-from services.storage.objects import ObjectStore
+from services.previews import Previews
+from services.storage.objects import ObjectInfo, ObjectStore
 
 log = logging.getLogger("mediastore.media")
 
 NOT_FOUND = "Media not found"
+IMAGES_ONLY = "Thumbnails are made of images only"
 
 
 def canonical_id(media_id: str) -> str | None:
@@ -51,12 +55,14 @@ class MediaLibrary:
         accounts: Accounts,
         tokens: DownloadTokens,
         clock: Callable[[], datetime],
+        previews: Previews | None = None,
     ) -> None:
         self.records = records
         self.store = store
         self.accounts = accounts
         self.tokens = tokens
         self.clock = clock
+        self.previews = previews
 
     def find(self, user: User, media_id: str) -> MediaFile:
         """The file, for its owner or an admin; NotFound for anyone else, missing or expired."""
@@ -89,6 +95,17 @@ class MediaLibrary:
     def read(self, media: MediaFile, start: int, end: int) -> Iterator[bytes]:
         """Bytes start..end inclusive of a file, in bounded chunks."""
         return self.store.read_range(media.object_name, start, end)
+
+    def thumbnail(self, media: MediaFile) -> ObjectInfo:
+        """The JPEG thumbnail of an image, made on the first request and kept beside it."""
+        if media.file_type != "image" or self.previews is None:
+            raise UnsupportedMediaType(IMAGES_ONLY)
+        source = ObjectInfo(media.object_name, media.file_size, media.mime_type, media.generation)
+        return self.previews.preview(source)
+
+    def read_thumbnail(self, thumbnail: ObjectInfo, start: int, end: int) -> Iterator[bytes]:
+        """Bytes start..end inclusive of a thumbnail from thumbnail()."""
+        return self.store.read_range(thumbnail.name, start, end)
 
     def list(self, user: User, filters: dict[str, Any], page: int, size: int) -> Page[MediaFile]:
         """The caller's files (every user's for an admin), newest first."""
@@ -160,6 +177,8 @@ class MediaLibrary:
         if marked is None:
             return False
         self.store.delete(marked["object_name"])
+        if self.previews is not None:
+            self.previews.discard(marked["object_name"])
         if not self.records.remove(marked["_id"]):
             return False
         if marked.get("charged"):

@@ -8,6 +8,7 @@ loudly: a green run without them has not tested the page.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,21 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
 ]
+# Every value the page gives a <progress>, with when: recorded before the page's scripts run.
+RECORD_PROGRESS = """
+(() => {
+  const value = Object.getOwnPropertyDescriptor(HTMLProgressElement.prototype, "value");
+  window.__progress = [];
+  Object.defineProperty(HTMLProgressElement.prototype, "value", {
+    get() { return value.get.call(this); },
+    set(v) {
+      const name = this.id || this.getAttribute("aria-label");
+      window.__progress.push([name, Number(v), performance.now()]);
+      value.set.call(this, v);
+    },
+  });
+})();
+"""
 _skipped: list[str] = []
 
 
@@ -88,3 +104,71 @@ def screenshot(page, name: str) -> None:
         return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def until(page, selector: str, predicate: str, timeout: float = 15.0) -> None:
+    """Poll a predicate on the first element matching (which may not exist yet).
+
+    The page's CSP forbids wait_for_function's eval; a predicate on an element is allowed.
+    """
+    deadline = time.monotonic() + timeout
+    check = f"nodes => nodes.length > 0 && Boolean(({predicate})(nodes[0]))"
+    while not page.eval_on_selector_all(selector, check):
+        assert time.monotonic() < deadline, f"{selector}: {predicate} never held"
+        page.wait_for_timeout(50)
+
+
+def sign_in(page, base: str, token: str, tab: str | None = None) -> None:
+    """Paste a token into the sign-in form; then open a tab (by its name) if asked."""
+    page.goto(base + "/")
+    page.fill("#token-input", token)
+    page.click("#token-form button[type=submit]")
+    page.wait_for_selector("#app:not([hidden])")
+    if tab is not None:
+        open_tab(page, tab)
+
+
+def open_tab(page, name: str) -> None:
+    """Click a tab by its visible name and wait for its panel."""
+    tab = page.get_by_role("tab", name=name, exact=True)
+    tab.click()
+    page.wait_for_selector(f"#{tab.get_attribute('aria-controls')}:not([hidden])")
+
+
+def no_dialogs(page) -> list[str]:
+    """Record every alert/confirm the page opens (a script injected by a name would)."""
+    opened: list[str] = []
+
+    def record(dialog) -> None:
+        opened.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+    return opened
+
+
+def scene(size: tuple[int, int] = (640, 400), sky=(255, 170, 90), sea=(20, 60, 140)) -> bytes:
+    """A JPEG that looks like something (a sunset over water), for readable screenshots."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    width, height = size
+    image = Image.new("RGB", size)
+    draw = ImageDraw.Draw(image)
+    horizon = height * 3 // 5
+    for y in range(height):
+        top, bottom = (sky, (250, 220, 160)) if y < horizon else ((60, 110, 180), sea)
+        share = y / horizon if y < horizon else (y - horizon) / (height - horizon)
+        color = tuple(int(a + (b - a) * share) for a, b in zip(top, bottom, strict=True))
+        draw.line([(0, y), (width, y)], fill=color)
+    radius = height // 6
+    center = (width * 2 // 3, horizon - radius // 2)
+    draw.ellipse(
+        [center[0] - radius, center[1] - radius, center[0] + radius, center[1] + radius],
+        fill=(255, 236, 170),
+    )
+    draw.rectangle([0, horizon, width, horizon + 2], fill=(40, 80, 150))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()

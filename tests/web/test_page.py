@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import re
-import time
 
 from tests.helpers import upload
 from tests.media import make_video
-from tests.web.conftest import screenshot
+from tests.web.conftest import screenshot, sign_in, until
 
 HOSTILE = "<img src=x onerror=alert(1)>.webm"
-
-
-def until(page, selector: str, predicate: str, timeout: float = 15.0) -> None:
-    """Poll a predicate on an element (the page's CSP forbids wait_for_function's eval)."""
-    deadline = time.monotonic() + timeout
-    while not page.eval_on_selector(selector, predicate):
-        assert time.monotonic() < deadline, f"{selector}: {predicate} never held"
-        page.wait_for_timeout(50)
-
-
-def sign_in(page, base: str, token: str) -> None:
-    page.goto(base + "/")
-    page.fill("#token-input", token)
-    page.click("#token-form button[type=submit]")
-    page.wait_for_selector("#app:not([hidden])")
 
 
 def test_the_page_is_locked_down(live, page):
@@ -56,6 +40,7 @@ def test_development_sign_in_mints_a_token(live, page):
     _, base = live
     page.goto(base + "/")
     page.fill("#dev-name", "carol")
+    screenshot(page, "sign-in")
     page.click("#dev-continue")
     page.wait_for_selector("#app:not([hidden])")
     assert page.inner_text("#who") == "carol"

@@ -47,3 +47,27 @@ def test_production_has_no_dev_sign_in(make_app, tmp_path):
 
 def test_the_clock_is_the_services(client, clock):
     assert client.get("/web/clock").get_json()["now"] == clock().timestamp()
+
+
+def test_entity_access_follows_the_mode_and_the_tokens_permissions(make_app, token):
+    normal = make_app().test_client()
+    guarded = make_app(READ_AUTH_ENABLED=True).test_client()
+    demo = make_app(AUTH_DISABLED=True).test_client()
+
+    def access(client, **claims):
+        headers = {"Authorization": f"Bearer {token('alice', **claims)}"} if claims else {}
+        answer = client.get("/web/entity-access", headers=headers).get_json()
+        return answer["can_read"], answer["can_write"]
+
+    assert access(normal) == (True, False)
+    assert access(normal, permissions=["media_store_write"]) == (True, True)
+    assert access(guarded) == (False, False)
+    assert access(guarded, permissions=["media_store_read"]) == (True, False)
+    assert access(guarded, is_admin=True) == (True, True)
+    assert access(demo) == (True, True)
+    assert demo.get("/web/entity-access").get_json()["auth_disabled"] is True
+
+
+def test_entity_access_refuses_a_bad_token(client):
+    response = client.get("/web/entity-access", headers={"Authorization": "Bearer x.y.z"})
+    assert response.status_code == 401

@@ -77,3 +77,44 @@ export async function imageUrl(path) {
   if (!response.ok) throw new ApiError(response.status, `HTTP ${response.status}`);
   return URL.createObjectURL(await response.blob());
 }
+
+// Show `path` (an image behind the token) in `image`; the blob is released once shown.
+export function loadImage(image, path) {
+  return imageUrl(path).then((url) => {
+    image.addEventListener("load", () => URL.revokeObjectURL(url), { once: true });
+    image.addEventListener("error", () => URL.revokeObjectURL(url), { once: true });
+    image.src = url;
+  });
+}
+
+// A form sent with upload progress (fetch cannot report it): resolves with the JSON answer.
+export function sendForm(method, path, form, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, path);
+    const bearer = token();
+    if (bearer) xhr.setRequestHeader("Authorization", `Bearer ${bearer}`);
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded, event.total);
+    };
+    xhr.onload = () => {
+      const parsed = xhr.responseText ? safeJson(xhr.responseText) : null;
+      if (xhr.status >= 200 && xhr.status < 300) return resolve(parsed);
+      const error = new ApiError(xhr.status, messageOf(parsed, xhr.status));
+      if (xhr.status === 401) events.dispatchEvent(new CustomEvent("unauthorized", { detail: error.message }));
+      reject(error);
+    };
+    xhr.onerror = () => reject(new ApiError(0, "The connection was lost; please try again."));
+    xhr.send(form);
+  });
+}
+
+// A query string from the values that are set (empty ones are left out).
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== "" && value !== null && value !== undefined && value !== false) search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}

@@ -11,6 +11,8 @@ import { announce, bytes, el } from "./ui.js";
 
 const IN_FLIGHT = 3;
 const TRIES = 5;
+const DRAW_MS = 200;
+const PARTS_WANTED = 16;
 const KEY = "mediastore.upload.";
 
 function fingerprint(file) {
@@ -22,6 +24,13 @@ function duration(seconds) {
   if (!Number.isFinite(seconds)) return "";
   if (seconds < 60) return `${Math.ceil(seconds)} s left`;
   return `${Math.floor(seconds / 60)} min ${Math.ceil(seconds % 60)} s left`;
+}
+
+// The service advises a part size; a large file goes in at most PARTS_WANTED larger parts,
+// as each part costs a stored object, a presign and a register. Only the file's size and the
+// advice decide it, so a resumed upload cuts the file exactly as the first attempt did.
+function partSize(file, advised) {
+  return Math.max(advised, Math.ceil(file.size / PARTS_WANTED));
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -56,7 +65,7 @@ export class PartUpload {
   constructor(file, onChange) {
     this.file = file;
     this.onChange = onChange;
-    this.state = "waiting"; // waiting, uploading, paused, failed, done
+    this.state = "waiting"; // waiting, uploading, finishing, paused, failed, done
     this.message = "";
     this.done = new Map(); // part number -> {etag, size}
     this.loading = new Map(); // part number -> bytes sent so far
@@ -83,12 +92,13 @@ export class PartUpload {
     this.state = "uploading";
     this.message = "";
     this.changed();
+    // Redrawn on a beat as well as on news: a stalled connection shows its speed falling and
+    // the time left growing, and putting the parts together counts its seconds.
+    const ticking = setInterval(() => this.changed(), DRAW_MS);
     try {
       await this.openSession();
       await this.sendMissingParts();
-      const answer = await call("POST", this.path("complete"), {
-        json: { parts: [...this.done].sort((a, b) => a[0] - b[0]).map(([n, p]) => ({ part_number: n, etag: p.etag })) },
-      });
+      const answer = await this.complete();
       localStorage.removeItem(fingerprint(this.file));
       this.state = "done";
       this.message = `stored as ${answer.filename}`;
@@ -99,8 +109,21 @@ export class PartUpload {
       this.message = error.message;
       announce(`${this.file.name}: ${error.message}`);
     } finally {
+      clearInterval(ticking);
       this.changed();
     }
+  }
+
+  // Every byte is sent; the store puts the parts together, which takes a while for a large
+  // file. The row keeps saying so, and for how long, rather than sitting still at 100%.
+  async complete() {
+    this.state = "finishing";
+    this.finishingSince = performance.now();
+    this.message = "putting the parts together";
+    this.changed();
+    return call("POST", this.path("complete"), {
+      json: { parts: [...this.done].sort((a, b) => a[0] - b[0]).map(([n, p]) => ({ part_number: n, etag: p.etag })) },
+    });
   }
 
   pause() {
@@ -132,7 +155,7 @@ export class PartUpload {
         this.id = known;
         const status = await call("GET", this.path("status"));
         if (status.status === "uploading") {
-          this.partSize = status.part_size;
+          this.partSize = partSize(this.file, status.part_size);
           this.done = new Map(status.parts.map((p) => [p.part_number, { etag: p.etag, size: p.size }]));
           return;
         }
@@ -145,7 +168,7 @@ export class PartUpload {
       json: { filename: this.file.name, content_type: this.file.type || "application/octet-stream", size: this.file.size },
     });
     this.id = session.id;
-    this.partSize = session.part_size;
+    this.partSize = partSize(this.file, session.part_size);
     this.done = new Map();
     localStorage.setItem(fingerprint(this.file), this.id);
   }
@@ -193,9 +216,20 @@ export class PartUpload {
     }
   }
 
+  // Redraw at most every DRAW_MS while uploading; news that comes sooner is drawn when the
+  // interval is over, never dropped (a part landing just after another must still show).
   changed() {
     const now = performance.now();
-    if (this.state === "uploading" && this.lastChange && now - this.lastChange < 200) return;
+    const wait = this.state === "uploading" && this.lastChange ? this.lastChange + DRAW_MS - now : 0;
+    if (wait > 0) {
+      this.pending ??= setTimeout(() => {
+        this.pending = null;
+        this.changed();
+      }, wait);
+      return;
+    }
+    clearTimeout(this.pending);
+    this.pending = null;
     this.lastChange = now;
     this.onChange(this);
   }
@@ -212,16 +246,19 @@ export function initUpload(onStored) {
     row.progress.value = upload.state === "done" ? 100 : percent;
     const speed = upload.state === "uploading" ? upload.speed() : 0;
     const left = speed > 0 ? duration((upload.file.size - upload.sent) / speed) : "";
+    const finishing = upload.state === "finishing" ? `${Math.floor((performance.now() - upload.finishingSince) / 1000)} s` : "";
     row.text.textContent = [
       `${bytes(upload.sent)} of ${bytes(upload.file.size)} (${percent.toFixed(0)}%)`,
       speed > 0 ? `${bytes(speed)}/s` : "",
       left,
       upload.state === "uploading" ? "" : upload.state,
       upload.message,
+      finishing,
     ].filter(Boolean).join(" · ");
     row.pause.hidden = upload.state !== "uploading";
     row.resume.hidden = !["paused", "failed"].includes(upload.state) || upload.message === "cancelled";
-    row.cancel.hidden = upload.state === "done";
+    row.resume.textContent = upload.state === "failed" ? "Retry" : "Resume";
+    row.cancel.hidden = ["done", "finishing"].includes(upload.state);
     const total = uploads.reduce((sum, u) => sum + u.file.size, 0);
     const sent = uploads.reduce((sum, u) => sum + (u.state === "done" ? u.file.size : u.sent), 0);
     $("upload-overall").value = total ? (sent * 100) / total : 0;
