@@ -128,6 +128,14 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "READ_AUTH_ENABLED": (False, _bool),
     "ENTITY_READ_AUTH_CACHE_SECONDS": (5.0, float),
     "ENTITY_MAX_FILE_BYTES": (1024 * MIB, _int),
+    # Content checks (services/core/content.py): every upload is decoded once stored. An
+    # image declaring more pixels is 413; a check reads at most CONTENT_CHECK_MAX_READ_BYTES
+    # and demuxes at most CONTENT_CHECK_MAX_PACKETS looking for a video frame; at most
+    # CONTENT_CHECK_CONCURRENCY checks decode at once in a process.
+    "CONTENT_MAX_IMAGE_PIXELS": (50_000_000, _int),
+    "CONTENT_CHECK_MAX_PACKETS": (2000, _int),
+    "CONTENT_CHECK_MAX_READ_BYTES": (256 * MIB, _int),
+    "CONTENT_CHECK_CONCURRENCY": (2, _int),
 }
 
 
