@@ -21,7 +21,6 @@ from __future__ import annotations
 import io
 import logging
 import threading
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ import av
 from PIL import Image
 from pypdf import PdfReader
 
-from services.core.errors import PayloadTooLarge, UnsupportedMediaType
+from services.core.errors import MediastoreError, PayloadTooLarge, UnsupportedMediaType
 from services.storage.objects import ObjectInfo, ObjectStore
 
 log = logging.getLogger("mediastore.content")
@@ -74,7 +73,9 @@ class ContentCheck:
     def verify(self, store: ObjectStore, info: ObjectInfo, unsupported: str) -> None:
         """Return if the object decodes as its type; else UnsupportedMediaType(unsupported).
 
-        PayloadTooLarge when an image declares more pixels than allowed.
+        PayloadTooLarge when an image declares more pixels than allowed; the store's own
+        error (StorageUnavailable, ...) when it could not be read, whatever the decoder made
+        of that.
         """
         check = next(
             (fn for key, fn in self._checks.items() if info.content_type.startswith(key)), None
@@ -82,13 +83,14 @@ class ContentCheck:
         if check is None:
             return
         reader = RangeReader(store, info.name, info.size, self.limits.max_read_bytes)
-        with self._slots, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # decoders' warnings are not ours to log
+        with self._slots:
             try:
                 check(io.BufferedReader(reader, WINDOW_BYTES), info)
             except (PayloadTooLarge, UnsupportedMediaType):
                 raise
             except Exception as error:  # noqa: BLE001 - any decoder failure is a refusal
+                if reader.failure is not None:
+                    raise reader.failure from error
                 log.info("content refused: %s (%s): %s", info.name, info.content_type, error)
                 raise UnsupportedMediaType(unsupported) from error
 
@@ -145,6 +147,7 @@ class RangeReader(io.RawIOBase):
         self._store, self._name, self._size, self._budget = store, name, size, budget
         self._position = 0
         self.bytes_read = 0
+        self.failure: MediastoreError | None = None  # the store's, not the content's
 
     def readable(self) -> bool:
         return True
@@ -166,9 +169,13 @@ class RangeReader(io.RawIOBase):
             return 0
         if self.bytes_read + count > self._budget:
             raise ReadBudgetExceeded(f"more than {self._budget} bytes read")
-        data = b"".join(
-            self._store.read_range(self._name, self._position, self._position + count - 1)
-        )
+        try:
+            data = b"".join(
+                self._store.read_range(self._name, self._position, self._position + count - 1)
+            )
+        except MediastoreError as error:
+            self.failure = error  # decoders swallow or rewrap what their reads raise
+            raise
         buffer[: len(data)] = data
         self._position += len(data)
         self.bytes_read += len(data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.core.content import ContentCheck, ContentLimits
-from services.core.errors import PayloadTooLarge, UnsupportedMediaType
+from services.core.errors import PayloadTooLarge, StorageUnavailable, UnsupportedMediaType
 from tests.blueprints.media.helpers import make_pdf
 from tests.fixtures.entities import make_picture
 from tests.media import (
@@ -132,3 +132,31 @@ def test_a_video_without_a_frame_within_the_packet_budget_is_refused(store):
 
 def test_types_without_a_decoder_are_left_to_the_sniffer(store):
     verify(store, b"PK\x03\x04 anything", "application/vnd.oasis.opendocument.text")
+
+
+class UnreadableStore:
+    """A real store whose ranged reads fail as an outage would."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str):
+        return getattr(self.store, name)
+
+    def read_range(self, name: str, start: int, end: int):
+        raise StorageUnavailable("injected read failure")
+
+
+@pytest.mark.parametrize(
+    ("make", "content_type"),
+    [
+        (lambda: make_video("mp4"), "video/mp4"),
+        (lambda: make_image("png"), "image/png"),
+        (make_pdf, "application/pdf"),
+    ],
+    ids=["video", "image", "pdf"],
+)
+def test_a_storage_outage_during_the_check_is_503_not_415(store, make, content_type):
+    info = stored(store, make(), content_type)
+    with pytest.raises(StorageUnavailable):
+        ContentCheck().verify(UnreadableStore(store), info, "refused")
