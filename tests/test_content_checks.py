@@ -11,9 +11,10 @@ from tests.blueprints.entities.test_create import entity_objects
 from tests.blueprints.media.helpers import make_pdf
 from tests.blueprints.media.helpers import upload as media_upload
 from tests.blueprints.parts import flow
+from tests.blueprints.parts.test_simple import send
 from tests.fixtures.entities import create as entity_create
 from tests.fixtures.entities import make_picture, send_form
-from tests.helpers import account, stored_names
+from tests.helpers import account, multipart, stored_names
 from tests.helpers import upload as video_upload
 from tests.media import make_audio, make_ftyp_impostor, make_image, make_png_bomb, make_video
 
@@ -60,9 +61,6 @@ def test_video_upload_still_takes_real_videos(client, auth, database):
 
 @pytest.mark.parametrize("make", VIDEO_IMPOSTORS.values(), ids=VIDEO_IMPOSTORS.keys())
 def test_simple_part_upload_refuses_impostors(client, auth, database, store, make):
-    from tests.blueprints.parts.test_simple import send
-    from tests.helpers import multipart
-
     response = send(client, auth(), multipart(make(), "rec.webm"))
     assert response.status_code == 415
     assert stored_names(database, "alice") == []

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from services.core.content import ContentCheck, ContentLimits
-from services.core.errors import PayloadTooLarge, StorageUnavailable, UnsupportedMediaType
+from services.core.errors import (
+    ObjectMissing,
+    PayloadTooLarge,
+    StorageUnavailable,
+    UnsupportedMediaType,
+)
+from services.core.ingest import Accept, Ingest
+from services.core.sniff import sniff_video
 from tests.blueprints.media.helpers import make_pdf
 from tests.fixtures.entities import make_picture
 from tests.media import (
@@ -160,3 +167,16 @@ def test_a_storage_outage_during_the_check_is_503_not_415(store, make, content_t
     info = stored(store, make(), content_type)
     with pytest.raises(StorageUnavailable):
         ContentCheck().verify(UnreadableStore(store), info, "refused")
+
+
+@pytest.mark.parametrize("backend", ["store", "gcs_store"], ids=["local", "gcs"])
+def test_ingest_deletes_an_impostor_it_stored_on_either_backend(request, backend):
+    store = request.getfixturevalue(backend)
+    accept = Accept(sniff_video, 10 * MIB, unsupported="videos only")
+    chunks = iter([make_ftyp_impostor(64 * 1024)])
+    with pytest.raises(UnsupportedMediaType, match="videos only"):
+        Ingest(store).store_upload(chunks, accept, lambda _kind: "videos/impostor")
+    with pytest.raises(ObjectMissing):
+        store.stat("videos/impostor")
+    good = Ingest(store).store_upload(iter([make_video("mp4")]), accept, lambda _: "videos/real")
+    assert store.stat("videos/real").size == good.size
