@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 MIB = 1024 * 1024
+# RFC 7518 section 3.2: an HS256 key at least as long as the hash output (256 bits).
+MIN_HS256_SECRET_BYTES = 32
 
 
 class ConfigError(RuntimeError):
@@ -131,6 +133,18 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     # Lifetime of the signed URLs of entity files (GET /entity/{id}/file-url), which media
     # elements use; they are signed with a key derived from MEDIA_DOWNLOAD_TOKEN_SECRET.
     "ENTITY_FILE_URL_TTL_SECONDS": (900, _int),
+    # Content checks (services/core/content.py): every upload is decoded once stored. An
+    # image declaring more pixels is 413; a check reads at most CONTENT_CHECK_MAX_READ_BYTES
+    # and demuxes at most CONTENT_CHECK_MAX_PACKETS looking for a video frame; at most
+    # CONTENT_CHECK_CONCURRENCY checks decode at once in a process.
+    "CONTENT_MAX_IMAGE_PIXELS": (50_000_000, _int),
+    "CONTENT_CHECK_MAX_PACKETS": (2000, _int),
+    "CONTENT_CHECK_MAX_READ_BYTES": (256 * MIB, _int),
+    "CONTENT_CHECK_CONCURRENCY": (2, _int),
+    # Browsers on other origins (app/http_headers.py): a comma list of origins such as
+    # https://app.example.com; empty (the default) turns CORS off; `*` allows any origin
+    # (refused in production). Credentials (cookies) are never allowed: tokens are headers.
+    "CORS_ALLOWED_ORIGINS": ("", str),
 }
 
 
@@ -203,6 +217,19 @@ class Production(Config):
             )
         if settings["JWT_ALGORITHM"] == "HS256" and not settings.get("JWT_SECRET_KEY"):
             raise ConfigError("JWT_SECRET_KEY must be set when JWT_ALGORITHM=HS256")
+        if (
+            settings["JWT_ALGORITHM"] == "HS256"
+            and len(settings["JWT_SECRET_KEY"].encode("utf-8")) < MIN_HS256_SECRET_BYTES
+        ):
+            raise ConfigError(
+                f"JWT_SECRET_KEY must be at least {MIN_HS256_SECRET_BYTES} bytes for HS256 "
+                "when APP_ENV=production"
+            )
+        origins = {o.strip() for o in (settings.get("CORS_ALLOWED_ORIGINS") or "").split(",")}
+        if "*" in origins:
+            raise ConfigError(
+                "CORS_ALLOWED_ORIGINS=* is refused when APP_ENV=production: name the origins"
+            )
         if not settings["PUBSUB_VERIFY_PUSH"]:
             raise ConfigError("PUBSUB_VERIFY_PUSH=false is refused when APP_ENV=production")
         if settings["AUTH_DISABLED"]:

@@ -12,3 +12,10 @@ timeout = 0
 # gunicorn >= 25.1 otherwise opens a runtime-control socket in $HOME (or XDG_RUNTIME_DIR),
 # shared by every checkout and user of that home; nothing here uses it.
 control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's hook signature
+    """gunicorn's own error answers (bad request line, headers too large) as JSON."""
+    from app.gunicorn_errors import answer_errors_as_json
+
+    answer_errors_as_json()

@@ -13,6 +13,7 @@ from app.auth import configure_jwt, init_auth
 from app.cli import register_cli
 from app.errors import register_error_handlers, register_error_styles
 from app.http_guard import guard_request_bodies
+from app.http_headers import secure_responses
 from app.keys import persistent_secret, read_public_key
 from app.logging import configure_logging
 from app.wiring import build_services
@@ -56,6 +57,7 @@ def create_app(
     app = Flask(__name__)
     settings = load_settings(app, config)
     guard_request_bodies(app)  # before logging, so the access log covers what it answers
+    secure_responses(app)  # around the guard: its answers carry the common headers too
     configure_logging(app)
     app.extensions["mediastore"] = services or build_services(
         settings,

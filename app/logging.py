@@ -28,6 +28,14 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$")
 _CLOUD_TRACE = re.compile(r"^([0-9a-fA-F]{32})(?:/([0-9]*))?(?:;o=([0-9]+))?$")
+# Query parameters that carry a credential (our signed URLs, media download tokens, GCS V4
+# signed URLs), and bearer tokens: their values never reach a log line.
+_SECRET_QUERY = re.compile(
+    r"([?&](?:signature|sig|token|x-goog-signature|x-goog-credential)=)[^&\s\"']*", re.IGNORECASE
+)
+_BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+# Loggers of the servers that log request lines with their query strings.
+_REQUEST_LINE_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error")
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged.
 _RECORD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -174,10 +182,30 @@ def configure_logging(app: Flask, *, stream: TextIO | None = None) -> None:
     root.setLevel(_level(app.config.get("LOG_LEVEL", "INFO")))
     # Flask's own stderr handler would print every app.logger record a second time.
     app.logger.removeHandler(default_handler)
+    for name in _REQUEST_LINE_LOGGERS:
+        server_logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in server_logger.filters):
+            server_logger.addFilter(RedactSecrets())
     # Outermost, and once however often logging is configured; what wraps the app before
     # this (the body guard) is timed and logged with it.
     if not isinstance(app.wsgi_app, AccessLog):
         app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]
+
+
+def redact_secrets(text: str) -> str:
+    """The text with signature and token query values and bearer tokens replaced."""
+    return _BEARER.sub(r"\1[redacted]", _SECRET_QUERY.sub(r"\1[redacted]", text))
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrite a record whose message holds a credential (the servers' request lines)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_secrets(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
 
 
 def _formatter(config: Mapping[str, Any]) -> logging.Formatter:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,12 +18,39 @@ from services.registry import Services
 from services.storage.documents import SerializedDatabase
 from services.storage.objects.local import LocalObjectStore
 from tests.fixtures.clock import FakeClock
+from tests.fixtures.log_secrets import SessionLogs
 
 pytest_plugins = ["tests.fixtures.network", "tests.fixtures.gcs"]
 
 JWT_TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 SIGNING_KEY = b"test-url-signing-key"
 PEER_TOKEN_SECRET = b"test-peer-token-secret-0123456789abcdef"
+
+# Every log record of the session, searched for secrets when it ends (log_secrets.py).
+SESSION_LOGS = SessionLogs()
+
+
+def pytest_configure(config) -> None:
+    logging.getLogger().addHandler(SESSION_LOGS)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    leaks = SESSION_LOGS.leaks()
+    if not leaks:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.section("secrets in logs", sep="=", red=True)
+        for leak in leaks[:50]:
+            reporter.line(leak)
+        reporter.line(f"{len(leaks)} log lines hold a secret")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def session_logs() -> SessionLogs:
+    """The session's log capture: register log files of live servers with watch_file."""
+    return SESSION_LOGS
 
 
 @pytest.fixture
@@ -112,7 +140,9 @@ def token(app) -> Callable[..., str]:
         **claims: Any,
     ) -> str:
         with app.app_context():
-            return mint_token(subject, hours=hours, email=email, username=username, **claims)
+            minted = mint_token(subject, hours=hours, email=email, username=username, **claims)
+        SESSION_LOGS.remember_token(minted)
+        return minted
 
     return mint
 

@@ -6,6 +6,7 @@ import io
 import math
 import os
 import struct
+import zlib
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -49,6 +50,14 @@ AUDIO_FORMATS: dict[str, Recipe] = {
     "mp3": Recipe("mp3", ("libmp3lame",)),
 }
 
+# Audio alone in containers that usually carry video: their first bytes sniff as video, so
+# only decoding (services/core/content.py) tells them apart. make_audio makes these too.
+AUDIO_IN_VIDEO_CONTAINERS: dict[str, Recipe] = {
+    "webm": Recipe("webm", ("libopus", "opus", "libvorbis")),
+    "mka": Recipe("matroska", ("libopus", "opus", "aac")),
+    "mp4": Recipe("mp4", ("aac",)),
+}
+
 IMAGE_ENCODERS: dict[str, tuple[str, str]] = {
     "png": ("png", "rgb24"),
     "jpeg": ("mjpeg", "yuvj420p"),
@@ -85,7 +94,7 @@ def make_image(fmt: str, size: tuple[int, int] = (16, 16)) -> bytes:
 
 
 def make_audio(fmt: str = "ogg", seconds: float = 0.5) -> bytes:
-    """Return a real audio-only file: ogg (Opus), ogg-vorbis, m4a (AAC) or mp3."""
+    """Return a real audio-only file: ogg (Opus), ogg-vorbis, m4a (AAC), mp3, webm, mka, mp4."""
     return _make_audio(fmt, seconds)
 
 
@@ -142,8 +151,9 @@ def _encode_video(
 @cache
 def _make_audio(fmt: str, seconds: float) -> bytes:
     """Encode a 440 Hz tone into fmt as stereo, which every audio encoder here accepts."""
-    recipe = AUDIO_FORMATS[fmt]
-    encoder = encoder_for(fmt, AUDIO_FORMATS)
+    formats = AUDIO_FORMATS if fmt in AUDIO_FORMATS else AUDIO_IN_VIDEO_CONTAINERS
+    recipe = formats[fmt]
+    encoder = encoder_for(fmt, formats)
     if encoder is None:
         pytest.skip(f"this PyAV build has no encoder for {fmt}: tried {recipe.encoders}")
     rate, samples = 48000, 1024
@@ -209,3 +219,23 @@ def _has_encoder(name: str) -> bool:
     except (av.codec.codec.UnknownCodecError, ValueError):
         return False
     return True
+
+
+def make_ftyp_impostor(n_bytes: int = 4096) -> bytes:
+    """Return a real MP4's 32-byte ftyp box followed by bytes that are no video at all."""
+    return make_video("mp4")[:32] + bytes((7 * k) & 0xFF for k in range(n_bytes - 32))
+
+
+def make_png_bomb(width: int = 8000, height: int = 8000) -> bytes:
+    """Return a small 1-bit PNG whose header declares width x height pixels, all black."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    row = bytes(1 + (width + 7) // 8)  # filter byte 0, then the packed pixels
+    pixels = zlib.compressobj(9)
+    idat = b"".join(pixels.compress(row) for _ in range(height)) + pixels.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    signature = b"\x89PNG\r\n\x1a\n"
+    return signature + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")

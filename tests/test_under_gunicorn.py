@@ -25,6 +25,7 @@ import pytest
 import requests
 
 from config import SETTINGS
+from tests.conftest import SESSION_LOGS
 from tests.helpers import BOUNDARY, multipart
 from tests.media import make_video_of_size
 
@@ -42,8 +43,10 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server_log(tmp_path_factory) -> Path:
-    """Where the server's stdout (its log lines, JSON) goes."""
-    return tmp_path_factory.mktemp("log") / "stdout.jsonl"
+    """Where the server's stdout (its log lines, JSON) goes; searched for secrets at the end."""
+    path = tmp_path_factory.mktemp("log") / "stdout.jsonl"
+    SESSION_LOGS.watch_file(path)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -294,3 +297,37 @@ def test_uploads_stalled_on_every_thread_leave_health_answering_and_time_out(mak
     assert status.json()["files"] == []
     files = {"file": ("after.mp4", data, "video/mp4")}
     assert requests.post(f"{url}/upload", files=files, headers=auth, timeout=30).status_code == 200
+
+
+def _raw_exchange(url: str, request: bytes) -> tuple[int, dict, bytes]:
+    """Send raw bytes to the server; return the status, headers and body it answers."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, dict(response.getheaders()), response.read()
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"NOT A REQUEST LINE\r\n\r\n", 400),
+        (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"GET /health HTTP/1.1\r\n" + b"X-Filler: y\r\n" * 120 + b"\r\n", 431),
+        (b"GET /health HTTP/1.1\r\nBad Header Name: v\r\n\r\n", 400),
+    ],
+    ids=["bad-request-line", "request-line-too-long", "too-many-headers", "bad-header"],
+)
+def test_gunicorns_own_errors_are_json(server, request_bytes, status):
+    answered, headers, body = _raw_exchange(server, request_bytes)
+    assert answered == status
+    assert headers["Content-Type"] == "application/json"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert set(json.loads(body)) == {"error"}
+
+
+def test_gunicorn_does_not_echo_a_bad_request_line(server):
+    secret = "signature=" + "ab" * 32
+    _, _, body = _raw_exchange(server, f"GET /x?{secret} HTTP/1.1 extra\r\n\r\n".encode())
+    assert secret not in body.decode()

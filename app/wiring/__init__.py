@@ -19,6 +19,7 @@ from app.wiring.storage import open_database, open_object_store
 from app.wiring.videos import build_videos
 from services.clients.users import UserProfiles
 from services.core.accounts import Accounts
+from services.core.content import ContentCheck, ContentLimits
 from services.core.ingest import Ingest
 from services.core.reservations import Holds
 from services.core.sweep import HoldSweeper
@@ -45,6 +46,18 @@ def user_profiles(settings: Mapping[str, Any]) -> UserProfiles | None:
     )
 
 
+def build_content_check(settings: Mapping[str, Any]) -> ContentCheck:
+    """The decoder every upload path runs on what it stored, bounded by the settings."""
+    return ContentCheck(
+        ContentLimits(
+            max_image_pixels=settings["CONTENT_MAX_IMAGE_PIXELS"],
+            max_packets=settings["CONTENT_CHECK_MAX_PACKETS"],
+            max_read_bytes=settings["CONTENT_CHECK_MAX_READ_BYTES"],
+            concurrency=settings["CONTENT_CHECK_CONCURRENCY"],
+        )
+    )
+
+
 def build_services(
     settings: Mapping[str, Any],
     *,
@@ -67,7 +80,8 @@ def build_services(
         clock=clock,
     )
     holds = Holds(accounts, clock=clock, lease_seconds=settings["UPLOAD_LEASE_SECONDS"])
-    ingest = Ingest(store)
+    content_check = build_content_check(settings)
+    ingest = Ingest(store, content_check=content_check)
     previews = Previews(store=store, records=database["previews"], clock=clock)
     events = build_event_bus(settings, database, clock=clock, publisher=publisher)
     videos = build_videos(
@@ -99,6 +113,7 @@ def build_services(
         events=events,
         clock=clock,
         previews=previews,
+        content_check=content_check,
     )
     register_media_events(settings, events, media)
     sweeper = HoldSweeper(holds, {videos.uploads.claims.name: videos.uploads.claims}, clock=clock)
@@ -116,6 +131,7 @@ def build_services(
         holds=holds,
         videos=videos,
         clock=clock,
+        content_check=content_check,
     )
     register_part_housekeeping(events, sweeper, parts)
     return Services(

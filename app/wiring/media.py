@@ -16,6 +16,7 @@ from blueprints.media.limits import LIMITS_KEY, RateLimits
 from config import ConfigError
 from services.core.accounts import Accounts
 from services.core.claims import Claims
+from services.core.content import ContentCheck
 from services.core.ingest import Ingest
 from services.core.reservations import Holds
 from services.core.sniff import DOCUMENT_TYPES, IMAGE_TYPES
@@ -73,6 +74,7 @@ def build_media(
     events: EventBus,
     clock: Callable[[], datetime],
     previews: Previews | None = None,
+    content_check: ContentCheck | None = None,
 ) -> MediaFeature:
     """Wire uploads, library and invoices on the shared accounts, holds, store and outbox."""
     records = MediaRecords(database[COLLECTION], clock=clock)
@@ -81,7 +83,7 @@ def build_media(
     claims = Claims(
         database[COLLECTION], clock=clock, lease_seconds=settings["UPLOAD_LEASE_SECONDS"]
     )
-    ingest = Ingest(store, block_bytes=MEDIA_BLOCK_BYTES)
+    ingest = Ingest(store, block_bytes=MEDIA_BLOCK_BYTES, content_check=content_check)
     announcer = Announcer(records=records, outbox=events.outbox, holds=holds)
     accept = media_accept(
         allowed_types(settings, "ALLOWED_IMAGE_TYPES", IMAGE_TYPES),

@@ -8,6 +8,7 @@ from typing import Any
 
 from app.wiring.events import HOUSEKEEPING_SECONDS
 from services.core.accounts import Accounts
+from services.core.content import ContentCheck
 from services.core.reservations import Holds
 from services.core.sweep import HoldSweeper
 from services.events.bus import EventBus
@@ -37,6 +38,7 @@ def build_parts(
     holds: Holds,
     videos: VideoFeature,
     clock: Callable[[], datetime],
+    content_check: ContentCheck | None = None,
 ) -> PartUploads:
     """Wire part uploads on the shared accounts, holds and store, landing in `videos`."""
     sessions = SessionRecords(database["upload_sessions"], clock=clock)
@@ -50,6 +52,7 @@ def build_parts(
         clock=clock,
         limits=part_limits(settings),
         bucket=settings.get("GCS_BUCKET") or "local",
+        content_check=content_check,
     )
 
 

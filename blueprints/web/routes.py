@@ -48,10 +48,8 @@ def _content_security_policy() -> str:
 @blp.after_request
 def security_headers(response: Response) -> Response:
     """Every page and static file of the web blueprint is locked down the same way."""
+    # nosniff and Referrer-Policy are on every response (app/http_headers.py).
     response.headers["Content-Security-Policy"] = _content_security_policy()
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    # Signed URLs must never leave in a Referer header.
-    response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"
     return response
 

@@ -1,7 +1,8 @@
 """Ingest: one pipeline from an upload's chunks to a committed object.
 
 Sniff the type from the first bytes, enforce the size limit while the bytes stream, let the
-caller reserve each block before it is written, write, then commit, or abort on any failure.
+caller reserve each block before it is written, write, commit, then decode what was stored
+(content.py) and delete it if it is not what it claimed to be; abort on any failure.
 Memory holds one block (8 MiB) at most. The object's MD5 and size come from the store, which
 computes them in the same pass as the write (GCS on its side, the local store as it writes).
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.core.cleanup import quietly
+from services.core.content import ContentCheck
 from services.core.errors import PayloadTooLarge, UnsupportedMediaType
 from services.core.sniff import SNIFF_BYTES
 from services.storage.objects import ObjectInfo, ObjectStore, ObjectWriter
@@ -51,9 +53,16 @@ def take_prefix(chunks: Iterator[Chunk], size: int) -> bytes:
 class Ingest:
     """Streams uploads into the object store (see the module docstring)."""
 
-    def __init__(self, store: ObjectStore, *, block_bytes: int = BLOCK_BYTES) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        *,
+        block_bytes: int = BLOCK_BYTES,
+        content_check: ContentCheck | None = None,
+    ) -> None:
         self.store = store
         self.block_bytes = block_bytes
+        self.content_check = content_check or ContentCheck()
 
     def store_upload(
         self,
@@ -66,7 +75,8 @@ class Ingest:
 
         `on_block(n)` runs before each block of n bytes is written (a quota reservation);
         whatever it raises aborts the upload. Raises UnsupportedMediaType, PayloadTooLarge,
-        or the store's StorageUnavailable; nothing is left in storage when it raises.
+        or the store's StorageUnavailable; nothing is left in storage when it raises. The
+        committed object is decoded before it is returned (the caller's record comes after).
         """
         stream = iter(chunks)
         prefix = take_prefix(stream, SNIFF_BYTES)
@@ -76,10 +86,16 @@ class Ingest:
         writer = self.store.open_writer(name_for(content_type), content_type)
         try:
             self._transfer(_prepend(prefix, stream), accept, writer, on_block)
-            return writer.commit()
+            info = writer.commit()
         except BaseException:
             quietly(writer.abort, log)
             raise
+        try:
+            self.content_check.verify(self.store, info, accept.unsupported)
+        except BaseException:
+            quietly(lambda: self.store.delete(info.name), log)
+            raise
+        return info
 
     def _transfer(
         self,

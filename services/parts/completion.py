@@ -11,8 +11,10 @@ Steps, and what a failure at each leaves behind (no orphan, no double charge):
             refused: 403, unlocked, nothing charged beyond what the session held before).
   4. compose the parts, in order, into the session's object (GCS: in rounds of 32). The
             composed object is judged again by size and first bytes (a part replaced during
-            complete is a 409). A failure deletes the composed object and unlocks: the
-            session is completable again, its hold as it was in 3, nothing else changed.
+            complete is a 409), then decoded (services/core/content.py: not a video is
+            415, and PartUploads.complete then aborts the session). A failure
+            deletes the composed object and unlocks: the session is completable again,
+            its hold as it was in 3, nothing else changed.
   5. commit uploading -> completed under our lock, with the composed object recorded: the
             commit point. From here the session is never aborted or expired.
   6. finish (services/parts/finishing.py, idempotent, also run by a repeated complete
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.core.cleanup import quietly
+from services.core.content import ContentCheck
 from services.core.errors import (
     Conflict,
     InvalidRequest,
@@ -94,12 +97,14 @@ class Completion:
         store: ObjectStore,
         max_upload_bytes: int,
         lock_seconds: float,
+        content_check: ContentCheck | None = None,
     ) -> None:
         self.sessions = sessions
         self.holds = holds
         self.store = store
         self.max_upload_bytes = max_upload_bytes
         self.lock_seconds = lock_seconds
+        self.content_check = content_check or ContentCheck()
 
     def run(self, session: dict[str, Any], listed: list[ListedPart]) -> dict[str, Any]:
         """Lock, check, hold, compose and commit; returns the completed session."""
@@ -183,6 +188,8 @@ class Completion:
         head = b"".join(self.store.read_range(info.name, 0, min(total, SNIFF_BYTES) - 1))
         if sniff_video(head) != content_type:
             raise Conflict(PART_CHANGED)
+        # Decoded once composed (an impostor is 415; _undo deletes what was composed).
+        self.content_check.verify(self.store, info, NOT_A_VIDEO)
         return info
 
     def _undo(self, session: dict[str, Any], attempt: str, composed: bool) -> None:

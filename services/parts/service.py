@@ -33,6 +33,7 @@ from typing import Any
 
 from services.core.accounts import Accounts
 from services.core.cleanup import quietly
+from services.core.content import ContentCheck
 from services.core.errors import (
     BandwidthExceeded,
     InvalidRequest,
@@ -108,6 +109,7 @@ class PartUploads:
         clock: Callable[[], datetime],
         limits: Limits,
         bucket: str,
+        content_check: ContentCheck | None = None,
     ) -> None:
         self.sessions = sessions
         self.holds = holds
@@ -123,6 +125,7 @@ class PartUploads:
             store=store,
             max_upload_bytes=limits.max_upload_bytes,
             lock_seconds=limits.lock_seconds,
+            content_check=content_check,
         )
         self.finisher = SessionFinisher(
             sessions=sessions,

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from services.clients.users import UserProfiles
 from tests.conftest import JWT_TEST_SECRET
 from tests.fixtures.clock import FakeClock
+from tests.fixtures.entities import create as create_entity
 from tests.helpers import upload
 from tests.media import make_video_of_size
 
@@ -202,3 +203,59 @@ def test_admin_and_permission_claims_reach_the_current_user(app, token):
         verify_jwt_in_request()
         user = current_user()
     assert user.is_admin and user.permissions == frozenset({"media_internal"})
+
+
+ISSUER, AUDIENCE = "https://issuer.example", "mediastore"
+
+
+@pytest.mark.parametrize(
+    ("extra", "status"),
+    [
+        ({"iss": ISSUER, "aud": AUDIENCE}, 200),
+        ({"iss": ISSUER, "aud": ["other", AUDIENCE]}, 200),
+        ({"iss": "https://elsewhere.example", "aud": AUDIENCE}, 401),
+        ({"aud": AUDIENCE}, 401),
+        ({"iss": ISSUER, "aud": "other"}, 401),
+        ({"iss": ISSUER}, 401),
+    ],
+    ids=["both", "audience-list", "other-issuer", "no-issuer", "other-audience", "no-audience"],
+)
+def test_issuer_and_audience_are_enforced_when_set(make_app, extra, status):
+    client = make_app(JWT_ISSUER=ISSUER, JWT_AUDIENCE=AUDIENCE).test_client()
+    assert _status(client, _hs256(_claims(**extra))).status_code == status
+
+
+def test_issuer_and_audience_are_not_required_when_unset(client):
+    assert _status(client, _hs256(_claims())).status_code == 200
+    assert _status(client, _hs256(_claims(iss="anyone", aud="anything"))).status_code == 200
+
+
+def test_development_tokens_carry_the_configured_issuer_and_audience(make_app):
+    app = make_app(JWT_ISSUER=ISSUER, JWT_AUDIENCE=AUDIENCE)
+    with app.app_context():
+        from blueprints._http.tokens import mint_token
+
+        token = mint_token("alice")
+    assert _status(app.test_client(), token).status_code == 200
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+def test_asymmetric_modes_enforce_issuer_and_audience(make_app, algorithm):
+    key, public = _pem_pair(algorithm)
+    app = make_app(
+        JWT_ALGORITHM=algorithm, JWT_PUBLIC_KEY=public, JWT_ISSUER=ISSUER, JWT_AUDIENCE=AUDIENCE
+    )
+    client = app.test_client()
+    good = pyjwt.encode(_claims(iss=ISSUER, aud=AUDIENCE), key, algorithm=algorithm)
+    foreign = pyjwt.encode(_claims(iss="https://elsewhere.example"), key, algorithm=algorithm)
+    assert _status(client, good).status_code == 200
+    assert _status(client, foreign).status_code == 401
+    # The entity API verifies through the same manager (app/auth.py) in every mode.
+    writer = pyjwt.encode(
+        _claims(iss=ISSUER, aud=AUDIENCE, permissions=["media_store_write"]),
+        key,
+        algorithm=algorithm,
+    )
+    for token, status in ((writer, 201), (foreign, 401)):
+        created = create_entity(client, headers={"Authorization": f"Bearer {token}"}, label="a")
+        assert created.status_code == status, created.get_json()

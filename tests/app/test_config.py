@@ -71,3 +71,28 @@ def test_development_runs_with_nothing_set_and_keeps_its_secret(tmp_path):
     finally:
         first.extensions["mediastore"].close()
         second.extensions["mediastore"].close()
+
+
+@pytest.mark.parametrize("secret", ["s" * 31, "short", "é" * 15])
+def test_production_refuses_an_hs256_secret_shorter_than_32_bytes(secret):
+    with pytest.raises(ConfigError, match="at least 32 bytes"):
+        load_config(environ={**PRODUCTION, "JWT_SECRET_KEY": secret})
+
+
+def test_production_takes_an_hs256_secret_of_32_bytes():
+    assert load_config(environ={**PRODUCTION, "JWT_SECRET_KEY": "s" * 32})["JWT_SECRET_KEY"]
+
+
+def test_development_takes_a_short_secret():
+    assert load_config(environ={"JWT_SECRET_KEY": "short"})["JWT_SECRET_KEY"] == "short"
+
+
+@pytest.mark.parametrize("origins", ["*", "https://a.example, *"])
+def test_production_refuses_cors_for_any_origin(origins):
+    with pytest.raises(ConfigError, match="CORS_ALLOWED_ORIGINS"):
+        load_config(environ={**PRODUCTION, "CORS_ALLOWED_ORIGINS": origins})
+
+
+def test_production_takes_named_cors_origins():
+    settings = load_config(environ={**PRODUCTION, "CORS_ALLOWED_ORIGINS": "https://a.example"})
+    assert settings["CORS_ALLOWED_ORIGINS"] == "https://a.example"

@@ -179,6 +179,21 @@ def test_non_image_is_415_and_does_not_spend_the_token(client, rig):
     assert post(client, [make_image("png")], token).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "impostor",
+    [make_image("png", (64, 64))[:-40], make_image("jpeg", (128, 128))[:500]],
+    ids=["truncated-png", "truncated-jpeg"],
+)
+def test_an_image_that_does_not_decode_is_415_and_leaves_nothing(client, rig, store, impostor):
+    token = rig.offer()["p1"]
+    response = post(client, [make_image("png"), impostor], token)
+    assert response.status_code == 415
+    assert response.get_json() == {"detail": "Only JPEG, PNG and WebP images are accepted"}
+    visible = [p for p in store.root.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    assert visible == []
+    assert post(client, [make_image("png")], token).status_code == 200
+
+
 def test_oversized_file_is_413_and_does_not_spend_the_token(make_screenshot_app):
     app = make_screenshot_app(MAX_SCREENSHOT_BYTES=500)
     client = app.test_client()

@@ -39,6 +39,9 @@ class CountingStore:
     def __init__(self, store) -> None:
         self.store, self.written = store, 0
 
+    def __getattr__(self, name: str):
+        return getattr(self.store, name)  # reads and deletes go to the real store
+
     def open_writer(self, name: str, content_type: str):
         writer = self.store.open_writer(name, content_type)
         outer = self
