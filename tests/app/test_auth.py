@@ -202,3 +202,20 @@ def test_admin_and_permission_claims_reach_the_current_user(app, token):
         verify_jwt_in_request()
         user = current_user()
     assert user.is_admin and user.permissions == frozenset({"media_internal"})
+
+
+def test_a_request_decodes_its_token_once(client, auth, monkeypatch):
+    # flask-jwt-extended decoded every token twice (unverified for a key loader, then
+    # verified); both calls go through PyJWT's module-level decode.
+    calls = []
+    real_decode = pyjwt.decode
+
+    def counting_decode(*args, **kwargs):
+        calls.append(kwargs.get("options"))
+        return real_decode(*args, **kwargs)
+
+    headers = auth("alice")
+    monkeypatch.setattr(pyjwt, "decode", counting_decode)
+    assert client.get("/storage-status", headers=headers).status_code == 200
+    assert len(calls) == 1
+    assert (calls[0] or {}).get("verify_signature", True) is True
