@@ -96,6 +96,7 @@ class VideoLibrary:
         clock: Callable[[], datetime],
         signed_url_ttl: int,
         previews: Previews,
+        stream_redirect: bool = False,
     ) -> None:
         self.files = files
         self.accounts = accounts
@@ -104,6 +105,8 @@ class VideoLibrary:
         self.clock = clock
         self.signed_url_ttl = signed_url_ttl
         self.previews = previews
+        # Reads answer with a signed URL to redirect to instead of relaying the bytes.
+        self.stream_redirect = stream_redirect
 
     def status(
         self, user: User, *, limit: int = FILES_LIMIT_DEFAULT, after: str | None = None
@@ -166,6 +169,11 @@ class VideoLibrary:
         """A time-limited URL that streams the user's video without a bearer token."""
         video = self.find(user, filename)
         return self.store.signed_url(video.object_name, self.signed_url_ttl)
+
+    def read_url(self, video: StoredVideo, *, attachment: bool) -> str:
+        """A short-lived signed URL of the video's bytes (as an attachment, if asked)."""
+        download_name = video.filename if attachment else None
+        return self.store.signed_url(video.object_name, self.signed_url_ttl, download_name)
 
     def delete(self, user: User, filename: str) -> Deletion:
         """Delete a video from storage and metadata; safe to retry after any failure.
