@@ -61,10 +61,3 @@ def test_the_image_starts_gunicorn_with_the_config_file():
     assert json.loads(cmd[4:]) == ["gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"]
     copies = [line for line in dockerfile.splitlines() if line.startswith("COPY ")]
     assert any("gunicorn.conf.py" in line.split() for line in copies)
-
-
-def test_the_config_keeps_freed_buffers_for_reuse_on_glibc(environment):
-    # Linux with glibc (the image and this machine): mallopt() is there and accepts both.
-    conf = runpy.run_path(str(CONF))
-    assert conf["malloc_tuned"] is True
-    assert conf["tune_malloc"](mmap_threshold=8 * 1024 * 1024) is True
