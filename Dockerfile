@@ -33,7 +33,7 @@ COPY --from=build /opt/venv /opt/venv
 # from pyproject's package list cannot silently vanish from the image. Owned by root: read-only
 # to the service user; compiled here because that user cannot write __pycache__.
 WORKDIR /srv
-COPY config.py wsgi.py ./
+COPY config.py wsgi.py gunicorn.conf.py ./
 COPY app/ app/
 COPY blueprints/ blueprints/
 COPY services/ services/
@@ -42,11 +42,13 @@ USER mediastore
 
 EXPOSE 8080
 
-# One worker, GUNICORN_THREADS (eight) threads: Cloud Run scales instances, not processes. The
-# app reads the same variable to cap large uploads at all threads but two (app/http_guard.py).
-# --timeout 0: request time limits are Cloud Run's, and idle request bodies time out in the
-# app (REQUEST_BODY_IDLE_TIMEOUT_SECONDS). No --preload: gRPC clients created before fork hang.
-# --no-control-socket: gunicorn >= 25.1 otherwise tries to open a runtime-control socket under
-# $HOME, which this user has none of; Cloud Run has no use for it. exec makes gunicorn PID 1, so
-# it receives Cloud Run's SIGTERM directly.
-CMD ["/bin/sh", "-c", "exec gunicorn --workers 1 --threads $GUNICORN_THREADS --timeout 0 --no-control-socket --bind :$PORT wsgi:app"]
+# gunicorn.conf.py: WEB_CONCURRENCY worker processes (default one per core, as production runs
+# MongoDB; the embedded store is single-process and always gets one), GUNICORN_THREADS (eight)
+# threads each, bound to :$PORT (HOST defaults to 0.0.0.0 in production). The app reads
+# GUNICORN_THREADS to cap large uploads at all threads but two (app/http_guard.py). timeout 0:
+# request time limits are Cloud Run's, and idle request bodies time out in the app
+# (REQUEST_BODY_IDLE_TIMEOUT_SECONDS). No --preload: gRPC clients created before fork hang.
+# control_socket_disable: gunicorn >= 25.1 otherwise tries to open a runtime-control socket
+# under $HOME, which this user has none of. The exec form makes gunicorn PID 1, so it gets
+# Cloud Run's SIGTERM directly.
+CMD ["gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"]

@@ -113,11 +113,17 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "STORAGE_READ_CHUNK_BYTES": (1 * MIB, _int),
     "STREAM_SLICE_BYTES": (4 * MIB, _int),
     "RESPONSE_LENGTH_LIMIT_BYTES": (32 * MIB, _int),
+    # /stream/video and /download/disk answer 307 to a signed URL (SIGNED_URL_TTL_SECONDS)
+    # instead of relaying the bytes: clients must follow redirects and see the signed URL.
+    "STREAM_REDIRECT": (False, _bool),
     # Request bodies at the WSGI edge (app/http_guard.py). GUNICORN_THREADS is how many
     # threads `make run` and the image start; large bodies (over LARGE_BODY_BYTES, or of
     # unknown length) may hold at most MAX_CONCURRENT_LARGE_BODIES of them (default: all but
     # two), and a body read that waits longer than the idle timeout fails with 408.
     "GUNICORN_THREADS": (8, _int),
+    # gunicorn worker processes (gunicorn.conf.py): one per core by default with MongoDB;
+    # always one with the embedded store, which is single-process (Config.check).
+    "WEB_CONCURRENCY": (None, _int),
     "REQUEST_BODY_IDLE_TIMEOUT_SECONDS": (60.0, float),
     "LARGE_BODY_BYTES": (1 * MIB, _int),
     "MAX_CONCURRENT_LARGE_BODIES": (None, _int),
@@ -182,6 +188,12 @@ class Config:
                 raise ConfigError(f"{name} must be set when APP_ENV={cls.APP_ENV}")
         if settings["JWT_ALGORITHM"] not in {"HS256", "RS256", "ES256"}:
             raise ConfigError("JWT_ALGORITHM must be one of HS256, RS256, ES256")
+        workers = settings.get("WEB_CONCURRENCY")
+        if workers is not None and (workers < 1 or (workers > 1 and not settings["MONGO_URI"])):
+            raise ConfigError(
+                "WEB_CONCURRENCY must be 1 or more, and more than 1 needs MONGO_URI: "
+                "the embedded metadata store serialises its updates within one process"
+            )
 
 
 class Development(Config):

@@ -8,6 +8,10 @@ from typing import Any
 
 from flask import Flask, request
 from flask_jwt_extended import JWTManager
+from flask_jwt_extended.config import config as jwt_config
+from flask_jwt_extended.default_callbacks import default_decode_key_callback
+from flask_jwt_extended.tokens import _decode_jwt
+from jwt import ExpiredSignatureError
 
 from app.errors import request_style, unauthorized_response
 from services.clients.users import UserProfiles
@@ -37,6 +41,39 @@ def configure_jwt(app: Flask, settings: dict[str, Any], public_key: str | None) 
         app.config["JWT_PUBLIC_KEY"] = public_key
 
 
+class SingleDecodeJWTManager(JWTManager):
+    """flask-jwt-extended, decoding each token once instead of twice.
+
+    The library first decodes the claims unverified, only to hand them to a key loader,
+    then decodes again with the key. The key here never depends on the token, so the
+    verified decode, with the same settings, is the only one (a profile of a small request
+    showed the two decodes at a fifth of its time).
+    """
+
+    def _decode_jwt_from_config(
+        self, encoded_token: str, csrf_value: Any = None, allow_expired: bool = False
+    ) -> dict:
+        if self._decode_key_callback is not default_decode_key_callback:
+            return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+        try:
+            return _decode_jwt(
+                algorithms=jwt_config.decode_algorithms,
+                audience=jwt_config.decode_audience,
+                csrf_value=csrf_value,
+                encoded_token=encoded_token,
+                identity_claim_key=jwt_config.identity_claim_key,
+                issuer=jwt_config.decode_issuer,
+                leeway=jwt_config.leeway,
+                secret=jwt_config.decode_key,
+                verify_aud=jwt_config.decode_audience is not None,
+                verify_sub=jwt_config.verify_sub,
+                allow_expired=allow_expired,
+            )
+        except ExpiredSignatureError:
+            # Rare: let the library attach the header and claims to the error it raises.
+            return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+
+
 def init_auth(
     app: Flask, profiles: UserProfiles | None, clock: Callable[[], datetime]
 ) -> JWTManager:
@@ -45,7 +82,7 @@ def init_auth(
     The texts are the serving API's (its ErrorStyle): one for a request without a token,
     one for a token that does not verify.
     """
-    jwt = JWTManager(app)
+    jwt = SingleDecodeJWTManager(app)
 
     @jwt.unauthorized_loader
     def no_token(*_args: Any) -> Any:

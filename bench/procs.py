@@ -110,18 +110,26 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def gunicorn_command(app_spec: str, port: int) -> list[str]:
-    """The service's production shape: one worker, eight threads, no timeout."""
+def gunicorn_command(app_spec: str, port: int, workers: int = 1) -> list[str]:
+    """The service's production shape: gunicorn.conf.py, `workers` workers, eight threads.
+
+    The flags override the file's bind, workers and threads, so anchors and service run
+    with the same settings whatever the file would pick for this machine.
+    """
     return [
-        sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "8", "--timeout", "0",
+        sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"),
+        "--workers", str(workers), "--threads", "8", "--timeout", "0",
         "--bind", f"127.0.0.1:{port}", app_spec,
     ]  # fmt: skip
 
 
-def start_gunicorn(procs: Processes, name: str, app_spec: str, env: dict[str, str]) -> Server:
+def start_gunicorn(
+    procs: Processes, name: str, app_spec: str, env: dict[str, str], workers: int = 1
+) -> Server:
     """Run a WSGI app under gunicorn with the service's settings; /health must answer."""
     port = free_port()
-    return procs.start(name, gunicorn_command(app_spec, port), base_env(**env), port, "/health")
+    command = gunicorn_command(app_spec, port, workers)
+    return procs.start(name, command, base_env(**env), port, "/health")
 
 
 def start_fake_gcs(procs: Processes) -> Server:

@@ -14,7 +14,7 @@ from bench import page, parts, scenarios
 from bench.procs import ROOT, Processes
 from bench.results import Figure, table, write_json
 
-PHASES = ("gcs", "local", "upload", "status", "media", "entities", "parts", "page")
+PHASES = ("gcs", "local", "upload", "status", "small", "media", "entities", "parts", "page")
 RUNNERS = {**scenarios.PHASES, "parts": parts.parts_phase, "page": page.page_phase}
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import requests
 
-from bench import entities, status, streaming, uploads
+from bench import entities, small, status, streaming, uploads
 from bench import media as media_bench
 from bench.client import MIB, TIMEOUT, bearer, mint_token, upload
 from bench.procs import (
@@ -259,11 +259,20 @@ def entities_phase(args, work: Path, procs: Processes, media: Media) -> list[Fig
     return figures
 
 
+def small_phase(args, work: Path, procs: Processes, media: Media) -> list[Figure]:
+    """Small requests beside a bare Flask hello (1 and 2 workers); a 10,000-file library."""
+    env = lambda data: service_env(args, data)  # noqa: E731
+    return small.status_beside_hello(args, work, procs, env, SECRET) + small.big_library(
+        args, work, procs, env, SECRET
+    )
+
+
 PHASES: dict[str, Callable[..., list[Figure]]] = {
     "gcs": gcs_phase,
     "local": local_phase,
     "upload": upload_phase,
     "status": status_phase,
+    "small": small_phase,
     "media": media_phase,
     "entities": entities_phase,
 }

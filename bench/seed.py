@@ -56,3 +56,22 @@ def _file(owner: str, number: int, rng: random.Random) -> dict:
         "object_name": new_object_name("videos", owner),
         "uploaded_at": datetime(2024, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(10**7)),
     }
+
+
+def seed_library(data_dir: Path, owner: str, files: int, seed: int, database: str = "mediastore"):
+    """Write one account holding `files` stored files (names video-000000.mp4 and on)."""
+    rng = random.Random(seed)
+    db = open_embedded_database(data_dir / "metadata", database)
+    try:
+        ensure_indexes(db)
+        owned = [_file(owner, n, rng) for n in range(files)]
+        for doc in owned:
+            doc["filename"] = f"video-{int(doc['_id'].rsplit('-', 1)[1]):06d}.mp4"
+        used = sum(doc["size"] for doc in owned)
+        db["accounts"].insert_one(
+            {"_id": owner, "quota_bytes": GIB * files, "used_bytes": used, "bandwidth": {}}
+        )
+        for start in range(0, files, BATCH):
+            db["files"].insert_many(owned[start : start + BATCH])
+    finally:
+        db.close()

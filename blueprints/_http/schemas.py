@@ -78,6 +78,9 @@ class StatusRead(Schema):
     bandwidth_used_today = fields.Integer()
     bandwidth_limit = fields.Integer()
     files = fields.List(fields.Nested(StoredFileRead))
+    # More stored files than `files` lists: ask again with files_after=files_next.
+    files_truncated = fields.Boolean()
+    files_next = fields.String(allow_none=True)
     # The media API's files (seed 001): used_storage = sizes of `files` + media_bytes.
     media_bytes = fields.Integer(metadata={"example": 0})
     media_count = fields.Integer(metadata={"example": 0})

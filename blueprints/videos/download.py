@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
-from flask import request
+from flask import Response, request
 from flask_jwt_extended import jwt_required
 
 from blueprints._http.api import Blueprint
@@ -15,12 +15,22 @@ from services.core.transfer import content_disposition
 
 blp = Blueprint("download", __name__, description="Download, stream and signed URLs")
 
-BINARY = {"200": {"description": "The bytes"}, "206": {"description": "A byte range"}}
+BINARY = {
+    "200": {"description": "The bytes"},
+    "206": {"description": "A byte range"},
+    "307": {
+        "description": "With STREAM_REDIRECT=true: the bytes are at a short-lived signed URL",
+        "headers": {"Location": {"description": "The signed URL", "schema": {"type": "string"}}},
+    },
+}
 
 
 def _send(filename: str, *, attachment: bool):
     library = services().videos.library
     video = library.find(current_user(), filename)
+    # HEAD is answered here: no bytes to spare, and a signed URL is signed for GET only.
+    if library.stream_redirect and request.method != "HEAD":
+        return _redirect(library.read_url(video, attachment=attachment))
     return send_object(
         size=video.size,
         content_type=video.content_type,
@@ -29,6 +39,13 @@ def _send(filename: str, *, attachment: bool):
         disposition=content_disposition(video.filename) if attachment else None,
         slice_open_ranges=not attachment,
     )
+
+
+def _redirect(url: str) -> Response:
+    # 307, not 302: the client repeats the same request (method and Range header) there.
+    # The URL grants access until it expires: no cache may keep it.
+    headers = {"Location": urljoin(request.host_url, url), "Cache-Control": "private, no-store"}
+    return Response(status=307, headers=headers)
 
 
 @blp.route("/download/disk/<filename>", methods=["GET"])

@@ -7,7 +7,6 @@ import importlib
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +78,56 @@ def _embedded_page(
     return [found[doc_id] for doc_id in ids if doc_id in found], total
 
 
+def _embedded_first(
+    collection: Any,
+    filter: Mapping[str, Any],
+    sort: Sequence[tuple[str, int]],
+    limit: int,
+    projection: Sequence[str],
+) -> list[dict[str, Any]]:
+    """The first `limit` matches of an embedded collection, without mongomock's cursor.
+
+    The cursor copies and sorts every match and projects each copy; for a short listing
+    that machinery costs more than the matching. Walk the matches once, keep the first
+    `limit` in a bounded heap, and copy only the kept documents' projected fields.
+    """
+    engine = importlib.import_module(type(collection).__module__.rsplit(".", 1)[0])
+    spec = engine.helpers.patch_datetime_awareness_in_document(dict(filter))
+    resolve = engine.filtering.resolve_sort_key
+    directions = tuple(direction for _, direction in sort)
+    heap: list[tuple[_Reversed, int, dict[str, Any]]] = []
+    for seen, doc in enumerate(collection._iter_documents(spec)):
+        key = _Ordered(tuple(resolve(field, doc) for field, _ in sort), directions)
+        if len(heap) < limit:
+            heapq.heappush(heap, (_Reversed(key), seen, doc))
+        elif key < heap[0][0].key:
+            heapq.heapreplace(heap, (_Reversed(key), seen, doc))
+    heap.sort(key=lambda entry: (entry[0].key, entry[1]))
+    fields = ("_id", *projection)
+    return [
+        _returned(collection, engine, {name: doc[name] for name in fields if name in doc})
+        for _, _, doc in heap
+    ]
+
+
+def _returned(collection: Any, engine: Any, doc: dict[str, Any]) -> dict[str, Any]:
+    """A document as the engine's cursor returns it: a deep copy, datetimes in UTC if asked."""
+    # The in-memory engine yields its stored documents themselves: never hand those out.
+    doc = engine.collection._copy_field(doc, dict)
+    if collection.codec_options.tz_aware:
+        doc = engine.helpers.make_datetime_timezone_aware_in_document(doc)
+    return doc
+
+
+def _embedded_find_one(collection: Any, filter: Mapping[str, Any]) -> dict[str, Any] | None:
+    """find_one(filter) without a cursor: the first match, returned as the cursor would."""
+    engine = importlib.import_module(type(collection).__module__.rsplit(".", 1)[0])
+    spec = engine.helpers.patch_datetime_awareness_in_document(dict(filter))
+    for doc in collection._iter_documents(spec):
+        return _returned(collection, engine, doc)
+    return None
+
+
 class _Reversed:
     """Inverts a key's order, so heapq's min-heap keeps the largest of the kept keys on top."""
 
@@ -92,14 +141,16 @@ class _Reversed:
 
 
 class SerializedCollection:
-    """A pymongo-style collection whose every call runs alone, on one thread.
+    """A pymongo-style collection whose every call runs alone, under the database's lock.
 
     mongomock and litemongo evaluate find_one_and_update as a read and then a write, so two
     threads could both pass the same condition; real MongoDB makes each single-document
-    update atomic. Running every call on one worker thread restores that guarantee, and it
-    also satisfies litemongo, whose SQLite connections belong to the thread that opened them.
-    Cursors are materialised into lists on that thread, so callers pass sort/limit/skip as
-    keyword arguments instead of chaining them.
+    update atomic. Running one call at a time restores that guarantee. Reads take the lock
+    too: litemongo shares one SQLite cursor and its in-memory indexes between all callers
+    of a collection, and mongomock's read paths are not thread-safe either (under the GIL
+    they would not run side by side anyway). Cursors are materialised into lists under the
+    lock, so callers pass sort/limit/skip as keyword arguments instead of chaining them.
+    The lock holds within one process only: the embedded store needs a single process.
     """
 
     def __init__(self, collection: Any, run: Callable[..., Any]) -> None:
@@ -121,6 +172,23 @@ class SerializedCollection:
             lambda: _embedded_page(self._collection, filter, sort, skip, limit, projection)
         )
 
+    def find_first(
+        self,
+        filter: Mapping[str, Any],
+        *,
+        sort: Sequence[tuple[str, int]],
+        limit: int,
+        projection: Sequence[str],
+    ) -> list[dict[str, Any]]:
+        """The first `limit` matches in `sort` order, holding only `projection`'s fields."""
+        return self._run(lambda: _embedded_first(self._collection, filter, sort, limit, projection))
+
+    def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """pymongo's find_one; a plain filter skips the engine's cursor (most lookups)."""
+        if args or kwargs or not isinstance(filter, Mapping):
+            return self._run(lambda: self._collection.find_one(filter, *args, **kwargs))
+        return self._run(lambda: _embedded_find_one(self._collection, filter))
+
     def __getattr__(self, method: str) -> Callable[..., Any]:
         target = getattr(self._collection, method)
         if not callable(target):
@@ -131,19 +199,23 @@ class SerializedCollection:
 
 
 class SerializedDatabase:
-    """A database whose collections are SerializedCollections sharing one worker thread."""
+    """A database whose collections are SerializedCollections: one call at a time, in all."""
 
     def __init__(self, database: Any, *, closer: Callable[[], None] | None = None) -> None:
         self._database = database
         self._closer = closer
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docstore")
+        # One call at a time, on the caller's own thread. Handing each call to a worker
+        # thread and back cost two thread switches and a wait for the GIL per call, the
+        # largest share of a small request under 8 busy threads (docs/benchmarks.md).
+        self._serial = threading.Lock()
         self._collections: dict[str, SerializedCollection] = {}
         self._lock = threading.Lock()
         self.name = database.name
 
     def _run(self, call: Callable[[], Any]) -> Any:
         try:
-            return self._executor.submit(call).result()
+            with self._serial:
+                return call()
         except (sqlite3.Error, OSError) as error:
             # The embedded store's disk or database failed: an outage, like MongoDB's.
             raise StorageUnavailable("Metadata store is unavailable") from error
@@ -166,7 +238,6 @@ class SerializedDatabase:
         """Close the underlying store and stop the worker thread."""
         if self._closer:
             self._run(self._closer)
-        self._executor.shutdown(wait=True)
 
 
 class MongoCollection:
@@ -188,6 +259,19 @@ class MongoCollection:
         """The server sorts, skips, limits and counts (with the collection's indexes)."""
         docs = self._collection.find(filter, projection, sort=list(sort), skip=skip, limit=limit)
         return list(docs), self._collection.count_documents(filter)
+
+    def find_first(
+        self,
+        filter: Mapping[str, Any],
+        *,
+        sort: Sequence[tuple[str, int]],
+        limit: int,
+        projection: Sequence[str],
+    ) -> list[dict[str, Any]]:
+        """The server sorts and limits: an index on the filter's equalities then the sort
+        keys serves it as one range."""
+        fields = dict.fromkeys(projection, 1)
+        return list(self._collection.find(filter, fields, sort=list(sort), limit=limit))
 
     def __getattr__(self, method: str) -> Any:
         return getattr(self._collection, method)
@@ -219,7 +303,23 @@ class MongoDatabase:
 def open_embedded_database(directory: Path, name: str) -> SerializedDatabase:
     """Open (creating if needed) a litemongo database that survives restarts."""
     import litemongo  # embedded default only; production never loads it
+    from litemongo import sqlite_store
 
+    # Calls run on whichever request thread holds SerializedDatabase's lock, so the SQLite
+    # connections litemongo opens must accept any thread (sqlite3 is built thread-safe here:
+    # `sqlite3.threadsafety == 3`; the lock keeps use one thread at a time anyway).
+    sqlite_store.sqlite3 = _AnyThreadSqlite()
     client = litemongo.connect(str(directory), tz_aware=True)
-    # SQLite connections open lazily, on the worker thread that first touches a collection.
     return SerializedDatabase(client[name], closer=client.close)
+
+
+class _AnyThreadSqlite:
+    """The sqlite3 module as litemongo sees it: connections usable from any thread."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sqlite3, name)
+
+    @staticmethod
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        """Open a connection that is not tied to the thread that opened it."""
+        return sqlite3.connect(*args, **{**kwargs, "check_same_thread": False})

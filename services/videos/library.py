@@ -23,6 +23,10 @@ log = logging.getLogger("mediastore.videos")
 
 FILE_NOT_FOUND = "File not found in user's storage"
 STORAGE_NOT_FOUND = "User storage not found"
+# GET /storage-status lists at most this many files unless asked for more (up to the cap).
+FILES_LIMIT_DEFAULT = 100
+FILES_LIMIT_MAX = 1000
+LISTED_FIELDS = ("filename", "size", "content_type", "uploaded_at")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ class StorageStatus:
     files: list[dict[str, Any]]
     # Totals of the other kinds of file the account counts (the media API's "media").
     stored: dict[str, StoredTotals] = field(default_factory=dict)
+    # Set when more files follow `files`: the name to list after, for the next page.
+    files_next: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,7 @@ class VideoLibrary:
         clock: Callable[[], datetime],
         signed_url_ttl: int,
         previews: Previews,
+        stream_redirect: bool = False,
     ) -> None:
         self.files = files
         self.accounts = accounts
@@ -98,14 +105,24 @@ class VideoLibrary:
         self.clock = clock
         self.signed_url_ttl = signed_url_ttl
         self.previews = previews
+        # Reads answer with a signed URL to redirect to instead of relaying the bytes.
+        self.stream_redirect = stream_redirect
 
-    def status(self, user: User) -> StorageStatus:
-        """The user's quota, usage and stored files (a new user sees an empty account)."""
+    def status(
+        self, user: User, *, limit: int = FILES_LIMIT_DEFAULT, after: str | None = None
+    ) -> StorageStatus:
+        """The user's quota, usage and first `limit` stored files by name, after `after`.
+
+        The totals come from the account document, never from the listing, so they cost
+        the same for 10 files as for 10,000; the listing is one bounded query (on MongoDB,
+        a range of the owner_filename index).
+        """
         account = self.accounts.get(user.id)
-        docs = self.files.find(
-            {"owner": user.id, "state": STORED},
-            {"filename": 1, "size": 1, "content_type": 1, "uploaded_at": 1},
-            sort=[("filename", 1)],
+        query: dict[str, Any] = {"owner": user.id, "state": STORED}
+        if after is not None:
+            query["filename"] = {"$gt": after}
+        docs = self.files.find_first(
+            query, sort=[("filename", 1)], limit=limit + 1, projection=LISTED_FIELDS
         )
         files = [
             {
@@ -115,10 +132,11 @@ class VideoLibrary:
                 "content_type": doc["content_type"],
                 "uploaded_at": doc["uploaded_at"],
             }
-            for doc in docs
+            for doc in docs[:limit]
         ]
         usage = self.accounts.usage(account, utc_day(self.clock()))
-        return StorageStatus(usage, files, self.accounts.stored_kinds(account))
+        following = files[-1]["name"] if len(docs) > limit else None
+        return StorageStatus(usage, files, self.accounts.stored_kinds(account), following)
 
     def find(self, user: User, filename: str) -> StoredVideo:
         """The user's committed video by name; NotFound for anyone else's or a missing one."""
@@ -151,6 +169,11 @@ class VideoLibrary:
         """A time-limited URL that streams the user's video without a bearer token."""
         video = self.find(user, filename)
         return self.store.signed_url(video.object_name, self.signed_url_ttl)
+
+    def read_url(self, video: StoredVideo, *, attachment: bool) -> str:
+        """A short-lived signed URL of the video's bytes (as an attachment, if asked)."""
+        download_name = video.filename if attachment else None
+        return self.store.signed_url(video.object_name, self.signed_url_ttl, download_name)
 
     def delete(self, user: User, filename: str) -> Deletion:
         """Delete a video from storage and metadata; safe to retry after any failure.

@@ -259,3 +259,20 @@ def test_asymmetric_modes_enforce_issuer_and_audience(make_app, algorithm):
     for token, status in ((writer, 201), (foreign, 401)):
         created = create_entity(client, headers={"Authorization": f"Bearer {token}"}, label="a")
         assert created.status_code == status, created.get_json()
+
+
+def test_a_request_decodes_its_token_once(client, auth, monkeypatch):
+    # flask-jwt-extended decoded every token twice (unverified for a key loader, then
+    # verified); both calls go through PyJWT's module-level decode.
+    calls = []
+    real_decode = pyjwt.decode
+
+    def counting_decode(*args, **kwargs):
+        calls.append(kwargs.get("options"))
+        return real_decode(*args, **kwargs)
+
+    headers = auth("alice")
+    monkeypatch.setattr(pyjwt, "decode", counting_decode)
+    assert client.get("/storage-status", headers=headers).status_code == 200
+    assert len(calls) == 1
+    assert (calls[0] or {}).get("verify_signature", True) is True

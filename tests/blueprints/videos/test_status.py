@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
+
+from services.core.claims import STORED
 from tests.helpers import upload
 from tests.media import make_video_of_size
 
@@ -32,3 +37,81 @@ def test_status_without_token_is_401(client):
     response = client.get("/storage-status")
     assert response.status_code == 401
     assert response.get_json() == {"error": "Unauthorized"}
+
+
+def _library(database, owner: str, count: int, *, size: int = 1000) -> list[str]:
+    """Store `count` files for `owner` straight into the metadata (plus the account's bytes)."""
+    names = [f"clip-{n:04d}.mp4" for n in range(count)]
+    uploaded = datetime(2026, 1, 1, tzinfo=UTC)
+    database["files"].insert_many(
+        {
+            "_id": f"{owner}-{name}",
+            "owner": owner,
+            "filename": name,
+            "state": STORED,
+            "size": size,
+            "content_type": "video/mp4",
+            "generation": "1",
+            "object_name": f"videos/{owner}/{n}",
+            "uploaded_at": uploaded,
+        }
+        for n, name in enumerate(reversed(names))  # stored out of order: the listing sorts
+    )
+    database["accounts"].update_one(
+        {"_id": owner}, {"$inc": {"used_bytes": size * count}}, upsert=True
+    )
+    return names
+
+
+def test_a_library_over_the_default_limit_lists_its_first_names_and_says_more_follow(
+    client, auth, database
+):
+    names = _library(database, "alice", 150, size=1000)
+    body = client.get("/storage-status", headers=auth("alice")).get_json()
+    assert [f["name"] for f in body["files"]] == names[:100]
+    assert body["files_truncated"] is True
+    assert body["files_next"] == names[99]
+    assert body["used_storage"] == 150 * 1000  # every file, not only those listed
+
+
+def test_files_after_continues_where_the_last_page_stopped(client, auth, database):
+    names = _library(database, "alice", 150)
+    first = client.get("/storage-status?files_limit=60", headers=auth("alice")).get_json()
+    seen = [f["name"] for f in first["files"]]
+    cursor = first["files_next"]
+    while cursor is not None:
+        page = client.get(
+            "/storage-status",
+            query_string={"files_limit": 60, "files_after": cursor},
+            headers=auth("alice"),
+        ).get_json()
+        seen += [f["name"] for f in page["files"]]
+        cursor = page["files_next"]
+        assert page["files_truncated"] is (cursor is not None)
+    assert seen == names
+
+
+def test_a_small_library_keeps_the_seed_shape_with_every_file(client, auth, database):
+    names = _library(database, "alice", 3)
+    _library(database, "bob", 5)
+    body = client.get("/storage-status", headers=auth("alice")).get_json()
+    assert [f["name"] for f in body["files"]] == names
+    assert body["files"][0]["filename"] == "alice/clip-0000.mp4"
+    assert body["files_truncated"] is False and body["files_next"] is None
+
+
+def test_files_limit_up_to_the_cap_is_served(client, auth, database):
+    names = _library(database, "alice", 1001)
+    body = client.get("/storage-status?files_limit=1000", headers=auth("alice")).get_json()
+    assert len(body["files"]) == 1000 and body["files_next"] == names[999]
+    single = client.get("/storage-status?files_limit=1", headers=auth("alice")).get_json()
+    assert [f["name"] for f in single["files"]] == names[:1]
+
+
+@pytest.mark.parametrize(
+    "query", ["files_limit=0", "files_limit=1001", "files_limit=many", "files_after="]
+)
+def test_files_limit_and_files_after_out_of_bounds_are_400(client, auth, query):
+    response = client.get(f"/storage-status?{query}", headers=auth("alice"))
+    assert response.status_code == 400
+    assert set(response.get_json()) == {"error"}

@@ -142,11 +142,8 @@ def test_a_broken_embedded_store_is_an_outage_not_a_crash(tmp_path):
     db._run(db._closer)  # let it reopen its files on the next call...
     for path in (tmp_path / "m" / "db").iterdir():
         path.write_bytes(b"not sqlite" * 100)  # ...and find them unreadable
-    try:
-        with pytest.raises(StorageUnavailable):
-            files.find_one({"_id": 1})
-    finally:
-        db._executor.shutdown()
+    with pytest.raises(StorageUnavailable):
+        files.find_one({"_id": 1})
 
 
 def _listing(collection, count: int = 30) -> None:
@@ -206,3 +203,61 @@ def test_a_page_of_a_large_collection_matches_a_full_sort(database):
     expected = sorted(((n * 7919) % 5003 for n in range(5003)), reverse=True)
     assert [doc["n"] for doc in page.items] == [n for n in expected if n >= 100][50:75]
     assert page.total_items == 4903
+
+
+def test_find_first_is_the_head_of_a_full_sort_with_only_the_projected_fields(paged):
+    first = paged.find_first(
+        {"owner": "alice"}, sort=[("created_at", -1), ("_id", 1)], limit=4, projection=["size"]
+    )
+    alices = [n for n in range(30) if n % 3]
+    expected = sorted(alices, key=lambda n: (-(n // 2), f"m{n:03d}"))[:4]
+    assert [doc["size"] for doc in first] == expected
+    assert all(set(doc) == {"_id", "size"} for doc in first)
+    assert paged.find_first({"owner": "carol"}, sort=[("size", 1)], limit=3, projection=[]) == []
+
+
+def test_find_first_returns_copies_with_timezone_aware_dates(database):
+    files = database["files"]
+    files.insert_one({"_id": "a", "at": datetime(2026, 1, 2, tzinfo=UTC), "tags": ["x"]})
+    [doc] = files.find_first({}, sort=[("at", 1)], limit=5, projection=["at", "tags"])
+    assert doc["at"] == datetime(2026, 1, 2, tzinfo=UTC) and doc["at"].tzinfo is not None
+    doc["tags"].append("changed")
+    assert files.find_one({"_id": "a"})["tags"] == ["x"]
+
+
+def test_find_one_returns_a_copy_like_pymongo(database):
+    docs = database["docs"]
+    docs.insert_one({"_id": "a", "at": datetime(2026, 1, 2, tzinfo=UTC), "n": {"list": [1]}})
+    found = docs.find_one({"_id": "a"})
+    assert found == {"_id": "a", "at": datetime(2026, 1, 2, tzinfo=UTC), "n": {"list": [1]}}
+    assert found["at"].tzinfo is not None
+    found["n"]["list"].append(2)
+    assert docs.find_one({"_id": "a"})["n"] == {"list": [1]}
+    assert docs.find_one({"_id": "missing"}) is None
+    assert docs.find_one({"_id": "a"}, {"n": 1}) == {"_id": "a", "n": {"list": [1]}}
+
+
+def test_calls_from_many_threads_share_one_embedded_store(tmp_path):
+    # Each call runs on its caller's thread: the store must accept every thread, and a
+    # thread that never touched it before must see what the others wrote.
+    db = open_embedded_database(tmp_path / "metadata", "threads")
+    counters = db["counters"]
+    counters.insert_one({"_id": "c", "n": 0})
+    errors: list[BaseException] = []
+
+    def bump() -> None:
+        try:
+            for _ in range(25):
+                counters.update_one({"_id": "c"}, {"$inc": {"n": 1}})
+                counters.find_one({"_id": "c"})
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert counters.find_one({"_id": "c"})["n"] == 100
+    db.close()
