@@ -18,8 +18,10 @@ def register_audit_commands(app: Flask) -> None:
         """Check quota, objects, leases and events across the whole store.
 
         Exits 1 when problems are found (with --repair: when problems remain after it).
+        With --json the report is one JSON object on the last line of stdout (the log, which
+        repairs write to, may print lines before it).
         """
         report = current_app.extensions["mediastore"].audit.run(repair=repair)
-        click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.as_text())
+        click.echo(json.dumps(report.as_dict()) if as_json else report.as_text())
         if not report.clean:
             raise SystemExit(1)

@@ -194,7 +194,8 @@ class VideoLibrary:
         tombstone = f"{self.files.name}.{doc['_id']}"
         self.accounts.free_once(doc["owner"], doc["size"], tombstone)
         removed = self.files.delete_one({"_id": doc["_id"], "state": DELETING}).deleted_count
-        self.accounts.forget_freed(doc["owner"], tombstone)
+        # The delete is done; a note left behind is dropped by finish_deletes.
+        quietly(lambda: self.accounts.forget_freed(doc["owner"], tombstone), log)
         return removed == 1
 
     def finish_deletes(self, older_than: timedelta = TOMBSTONE_GRACE) -> int:
