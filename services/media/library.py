@@ -5,7 +5,8 @@ single-document update and idempotent:
   1. mark the record `deleting` (it vanishes from reads and listings at once);
   2. delete the object: an outage answers 503 and leaves the tombstone;
   3. give the bytes back to the owner's quota and per-kind totals, once: the account notes
-     the tombstone in the same update (Accounts.free_once);
+     the tombstone in the same update (Accounts.free_once); a hold the upload's crash left
+     unsettled is settled just before, so the sweeper never gives those bytes back again;
   4. delete the record; 5. drop the account's note.
 A crash or an outage anywhere leaves the tombstone, which a retried DELETE, the purge, the
 housekeeping (finish_deletes) or fsck finishes: the quota ends exact, never freed twice.
@@ -24,6 +25,7 @@ from services.core.claims import DELETING, STORED
 from services.core.cleanup import quietly
 from services.core.errors import NotFound, Unauthorized
 from services.core.paging import Page
+from services.core.reservations import Holds
 from services.core.users import User
 from services.media.records import COLLECTION, MediaFile, MediaRecords
 from services.media.tokens import DownloadTokens
@@ -55,8 +57,12 @@ class MediaLibrary:
         accounts: Accounts,
         tokens: DownloadTokens,
         clock: Callable[[], datetime],
+        holds: Holds | None = None,
     ) -> None:
         self.records = records
+        # An upload whose settle a crash skipped still has its hold; a delete settles it
+        # first, or the sweeper would later give those bytes back a second time.
+        self.holds = holds
         self.store = store
         self.accounts = accounts
         self.tokens = tokens
@@ -185,6 +191,8 @@ class MediaLibrary:
         self.store.delete(marked["object_name"])
         tombstone = f"{COLLECTION}.{marked['_id']}"
         if marked.get("charged"):
+            if self.holds is not None:
+                self.holds.settle(marked["owner"], marked["_id"])
             self.accounts.free_once(
                 marked["owner"], marked["file_size"], tombstone, kind=COLLECTION
             )

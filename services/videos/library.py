@@ -15,6 +15,7 @@ from services.core.accounts import Accounts, AccountUsage, StoredTotals, utc_day
 from services.core.claims import DELETING, STORED
 from services.core.cleanup import quietly
 from services.core.errors import NotFound
+from services.core.reservations import Holds
 from services.core.usage import UsageLog
 from services.core.users import User
 from services.previews import Previews
@@ -93,8 +94,12 @@ class VideoLibrary:
         clock: Callable[[], datetime],
         signed_url_ttl: int,
         previews: Previews,
+        holds: Holds | None = None,
     ) -> None:
         self.files = files
+        # An upload whose settle a crash skipped still has its hold; a delete settles it
+        # first, or the sweeper would later give those bytes back a second time.
+        self.holds = holds
         self.accounts = accounts
         self.usage = usage
         self.store = store
@@ -163,7 +168,8 @@ class VideoLibrary:
         1. Mark the file `deleting` (it disappears from reads and listings at once).
         2. Delete the object (and its preview). If storage fails the caller gets 503 and the
            file stays `deleting`; a retry, the housekeeping (finish_deletes) or fsck resumes.
-        3. Free the quota once: the account notes the tombstone in the same update.
+        3. Free the quota once: the account notes the tombstone in the same update (a hold
+           the upload's crash left unsettled is settled first, so it is never given back).
         4. Delete the record; 5. drop the account's note.
         A crash anywhere leaves a tombstone that is finished later, and the quota exact:
         never freed twice (the note), never left charged (the tombstone). Only the request
@@ -192,6 +198,8 @@ class VideoLibrary:
         self.store.delete(doc["object_name"])
         self.previews.discard(doc["object_name"])
         tombstone = f"{self.files.name}.{doc['_id']}"
+        if self.holds is not None:
+            self.holds.settle(doc["owner"], str(doc["_id"]))
         self.accounts.free_once(doc["owner"], doc["size"], tombstone)
         removed = self.files.delete_one({"_id": doc["_id"], "state": DELETING}).deleted_count
         # The delete is done; a note left behind is dropped by finish_deletes.

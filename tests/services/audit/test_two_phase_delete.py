@@ -205,3 +205,49 @@ def finish(app, client, auth, clock, finisher, path, body) -> None:
         assert code == 1 and "tombstone" in {p["check"] for p in report["problems"]}
         code, report = run_fsck(app, "--repair")
         assert code == 0 and report["remaining"] == [], report
+
+
+# --- a hold a crash left unsettled, then the file deleted --------------------------------
+
+
+def leave_hold_unsettled(database, clock, owner: str, record_id: str, size: int, ref: str):
+    """What a crash between the commit point and the settle leaves: the hold, still full."""
+    hold = {"ref": ref, "bytes": size, "days": {}, "lease_until": clock()}
+    database["accounts"].update_one({"_id": owner}, {"$set": {f"holds.{record_id}": hold}})
+
+
+def test_deleting_a_video_whose_hold_was_never_settled_frees_it_once(
+    app, client, auth, database, clock
+):
+    upload(client, auth(), make_video_of_size(4000), "a.mp4")
+    upload(client, auth(), make_video_of_size(3000), "b.mp4")
+    record = database["files"].find_one({"filename": "a.mp4"})
+    leave_hold_unsettled(database, clock, "alice", record["_id"], 4000, f"files/{record['_id']}")
+    assert (
+        client.delete("/delete-file", json={"filename": "a.mp4"}, headers=auth()).status_code == 200
+    )
+    clock.advance(seconds=LEASE + 1)
+    app.extensions["mediastore"].events.relay.run_once()  # the hold sweeper's round
+    assert account(database, "alice")["used_bytes"] == 3000
+    assert account(database, "alice")["holds"] == {}
+    assert_fsck_clean(app)
+
+
+def test_deleting_media_whose_hold_was_never_settled_frees_it_once(
+    app, client, auth, database, clock
+):
+    media_id = uploaded_id(client, auth(), make_image("png", size=(64, 64)))
+    size = database["media"].find_one({"_id": media_id})["file_size"]
+    # The crash came before the settle: the bytes are not in stored.media yet either.
+    database["accounts"].update_one(
+        {"_id": "alice"}, {"$inc": {"stored.media.bytes": -size, "stored.media.count": -1}}
+    )
+    leave_hold_unsettled(database, clock, "alice", media_id, size, f"media/{media_id}")
+    assert client.delete(f"/api/v1/media/{media_id}", headers=auth()).status_code == 204
+    clock.advance(seconds=LEASE + 1)
+    app.extensions["mediastore"].events.relay.run_once()
+    after = account(database, "alice")
+    assert after["used_bytes"] == 0 and after["holds"] == {}
+    assert after["stored"]["media"] == {"bytes": 0, "count": 0}
+    code, report = run_fsck(app, "--repair")  # the MediaUploaded event is delivered too
+    assert code == 0, report
