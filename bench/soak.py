@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--warmup", type=float, default=None, help="default: 20%% of the run")
     parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the data and the server log")
     return parser.parse_args(argv)
 
 
@@ -258,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         peers.close()
         procs.stop_all()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
     name = f"soak-{figures['backend']}.json"
     output = args.output or ROOT / "bench/results" / name
     output.parent.mkdir(parents=True, exist_ok=True)
