@@ -20,7 +20,7 @@ from services.storage.objects.local import LocalObjectStore
 from tests.fixtures.clock import FakeClock
 from tests.fixtures.log_secrets import SessionLogs
 
-pytest_plugins = ["tests.fixtures.network", "tests.fixtures.gcs"]
+pytest_plugins = ["tests.fixtures.network", "tests.fixtures.gcs", "tests.fixtures.audit"]
 
 JWT_TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 SIGNING_KEY = b"test-url-signing-key"

@@ -110,6 +110,7 @@ def build_media(
         tokens=tokens,
         clock=clock,
         previews=previews,
+        holds=holds,
     )
     invoices = MediaInvoices(
         records=records,
