@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 export HOST PORT
 
-.PHONY: run test lint bench screenshots vendor clean
+.PHONY: run test lint bench screenshots vendor clean soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ vendor: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# Ten minutes of mixed traffic on every API, then fsck (SOAK_SECONDS to shorten), then a
+# shorter run on fake-gcs-server (SOAK_GCS_SECONDS). Not part of `make test`.
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak
+	$(BIN)/python -m bench.soak --gcs
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

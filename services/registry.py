@@ -36,6 +36,7 @@ class Services:
     entities: EntityService
     parts: PartUploads
     profiles: UserProfiles | None = None
+    audit: Any = None  # services.audit.Audit: the consistency audit (`flask fsck`)
 
     def close(self) -> None:
         """Release clients and worker threads."""

@@ -18,7 +18,7 @@ from services.storage.documents import SerializedDatabase
 from services.storage.objects.local import LocalObjectStore
 from tests.fixtures.clock import FakeClock
 
-pytest_plugins = ["tests.fixtures.network", "tests.fixtures.gcs"]
+pytest_plugins = ["tests.fixtures.network", "tests.fixtures.gcs", "tests.fixtures.audit"]
 
 JWT_TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 SIGNING_KEY = b"test-url-signing-key"

@@ -1,9 +1,10 @@
-"""Command-line tools: development tokens and banner, upload housekeeping, the event bus, media."""
+"""Command-line tools: dev tokens and banner, upload housekeeping, events, media, fsck."""
 
 from __future__ import annotations
 
 from flask import Flask
 
+from app.cli.audit import register_audit_commands
 from app.cli.dev import register_dev_commands
 from app.cli.events import register_event_commands
 from app.cli.media import register_media_commands
@@ -14,3 +15,4 @@ def register_cli(app: Flask) -> None:
     register_dev_commands(app)
     register_event_commands(app)
     register_media_commands(app)
+    register_audit_commands(app)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from app.wiring.audit import build_audit, register_tombstone_tasks
 from app.wiring.entities import build_entities, register_entity_tasks
 from app.wiring.events import HOUSEKEEPING_SECONDS, build_event_bus, push_verifier
 from app.wiring.media import build_media, register_media_events
@@ -115,6 +116,20 @@ def build_services(
         clock=clock,
     )
     register_part_housekeeping(events, sweeper, parts)
+    register_tombstone_tasks(events, videos, media)
+    audit = build_audit(
+        settings,
+        accounts=accounts,
+        store=store,
+        events=events,
+        sweeper=sweeper,
+        videos=videos,
+        media=media,
+        parts=parts,
+        entities=entities,
+        screenshots=screenshots,
+        clock=clock,
+    )
     return Services(
         clock=clock,
         database=database,
@@ -128,5 +143,6 @@ def build_services(
         media=media,
         entities=entities,
         parts=parts,
+        audit=audit,
         profiles=profiles if profiles is not None else user_profiles(settings),
     )

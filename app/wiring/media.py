@@ -100,7 +100,7 @@ def build_media(
         clock=clock,
     )
     library = MediaLibrary(
-        records=records, store=store, accounts=accounts, tokens=tokens, clock=clock
+        records=records, store=store, accounts=accounts, tokens=tokens, clock=clock, holds=holds
     )
     invoices = MediaInvoices(
         records=records,

@@ -61,6 +61,7 @@ def build_videos(
         clock=clock,
         signed_url_ttl=settings["SIGNED_URL_TTL_SECONDS"],
         previews=previews,
+        holds=holds,
     )
     landing = VideoLanding(files=database["files"], usage=usage, clock=clock)
     return VideoFeature(uploads=uploads, library=library, landing=landing)

@@ -17,6 +17,13 @@ def utc_day(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d")
 
 
+def _field(doc: dict[str, Any], dotted: str) -> Any:
+    """The value at a dotted path of a document (None where missing)."""
+    for key in dotted.split("."):
+        doc = doc.get(key) if isinstance(doc, dict) else None
+    return doc
+
+
 def percentage(part: int, whole: int) -> float:
     """part/whole as a percentage rounded to two places (0 when whole is 0)."""
     return round(part * 100.0 / whole, 2) if whole else 0.0
@@ -120,6 +127,54 @@ class Accounts:
         if kind is not None:
             change |= {f"stored.{kind}.bytes": -nbytes, f"stored.{kind}.count": -1}
         self.collection.update_one({"_id": user_id}, {"$inc": change})
+
+    def free_once(self, user_id: str, nbytes: int, tombstone: str, kind: str | None = None) -> bool:
+        """Free a deleted file's bytes once: the account notes `freed.<tombstone>` in the same
+        update, so a retry, a sweeper or fsck finishing the same delete never frees twice.
+
+        `tombstone` is "<collection>.<record id>" of the record being deleted. False when
+        it was freed already (or the account is gone). forget_freed() drops the note once
+        the record is gone.
+        """
+        change: dict[str, Any] = {"used_bytes": -nbytes}
+        if kind is not None:
+            change |= {f"stored.{kind}.bytes": -nbytes, f"stored.{kind}.count": -1}
+        result = self.collection.update_one(
+            {"_id": user_id, f"freed.{tombstone}": {"$exists": False}},
+            {"$inc": change, "$set": {f"freed.{tombstone}": nbytes}},
+        )
+        return result.modified_count == 1
+
+    def is_freed(self, user_id: str, tombstone: str) -> bool:
+        """True when free_once(…, tombstone) took effect and its note is still kept."""
+        return (
+            self.collection.count_documents(
+                {"_id": user_id, f"freed.{tombstone}": {"$exists": True}}
+            )
+            == 1
+        )
+
+    def forget_freed(self, user_id: str, tombstone: str) -> None:
+        """Drop the note of a freed delete whose record is gone (idempotent)."""
+        self.collection.update_one({"_id": user_id}, {"$unset": {f"freed.{tombstone}": ""}})
+
+    def freed_notes(self, collection: str) -> list[tuple[str, str]]:
+        """(owner, record id) of every freed delete of `collection` whose note is kept."""
+        found = self.collection.find({f"freed.{collection}": {"$exists": True}}, {"freed": 1})
+        return [
+            (doc["_id"], record_id)
+            for doc in found
+            for record_id in ((doc.get("freed") or {}).get(collection) or {})
+        ]
+
+    def every_account(self) -> list[dict[str, Any]]:
+        """Every account document (for the consistency audit)."""
+        return list(self.collection.find({}))
+
+    def correct(self, user_id: str, seen: dict[str, Any], fields: dict[str, int]) -> bool:
+        """Set counters to audited values, only if they are still what the audit read."""
+        where = {"_id": user_id, **{name: _field(seen, name) for name in fields}}
+        return self.collection.update_one(where, {"$set": fields}).modified_count == 1
 
     def stored(self, account: dict[str, Any] | None, kind: str) -> StoredTotals:
         """The bytes and files of one counted kind an account holds (zero when none)."""

@@ -204,6 +204,10 @@ class EntityRecords:
             return_document=ReturnDocument.BEFORE,
         )
 
+    def every(self) -> Any:
+        """Every entity's files map and purge mark (for the consistency audit)."""
+        return self.entities.find({}, {"files": 1, "purging": 1, "purge_started": 1})
+
     def purging(self) -> list[dict[str, Any]]:
         """Entities whose delete has not finished."""
         return list(self.entities.find({"purging": True}))

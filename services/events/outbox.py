@@ -124,6 +124,19 @@ class Outbox:
         """How many events the relay gave up on."""
         return self.collection.count_documents({"state": DEAD})
 
+    def stuck(self, before: datetime) -> list[dict[str, Any]]:
+        """Pending events that were due before `before` and are still not delivered.
+
+        A relay delivers an event once it is due (or backs off, moving `available_at`), so
+        an event due long ago is one no relay is working on: the consistency audit's check.
+        """
+        return list(
+            self.collection.find(
+                {"state": PENDING, "available_at": {"$lt": before}},
+                {"type": 1, "attempts": 1, "available_at": 1},
+            )
+        )
+
     def dead_events(self) -> list[dict[str, Any]]:
         """The dead events, oldest death first."""
         return self.collection.find({"state": DEAD}, sort=[("dead_at", 1), ("_id", 1)])

@@ -1,12 +1,15 @@
 """Stored media: who may see, read and delete a file; listings; expiry and purging.
 
-Deleting or purging a file, and what a failure between its steps leaves:
+Deleting or purging a file is two-phase, the record its own tombstone; each step is one
+single-document update and idempotent:
   1. mark the record `deleting` (it vanishes from reads and listings at once);
-  2. delete the object (idempotent): an outage answers 503 and leaves the record
-     `deleting`, which a retried DELETE or the purge resumes;
-  3. delete the record; only the caller whose delete took effect goes on to
-  4. give the bytes back to the owner's quota and per-kind totals (one update). A crash
-     between 3 and 4 leaves the quota under-credited, never over.
+  2. delete the object: an outage answers 503 and leaves the tombstone;
+  3. give the bytes back to the owner's quota and per-kind totals, once: the account notes
+     the tombstone in the same update (Accounts.free_once); a hold the upload's crash left
+     unsettled is settled just before, so the sweeper never gives those bytes back again;
+  4. delete the record; 5. drop the account's note.
+A crash or an outage anywhere leaves the tombstone, which a retried DELETE, the purge, the
+housekeeping (finish_deletes) or fsck finishes: the quota ends exact, never freed twice.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.core.accounts import Accounts, StoredTotals
@@ -22,6 +25,7 @@ from services.core.claims import DELETING, STORED
 from services.core.cleanup import quietly
 from services.core.errors import NotFound, Unauthorized
 from services.core.paging import Page
+from services.core.reservations import Holds
 from services.core.users import User
 from services.media.records import COLLECTION, MediaFile, MediaRecords
 from services.media.tokens import DownloadTokens
@@ -30,6 +34,8 @@ from services.storage.objects import ObjectStore
 log = logging.getLogger("mediastore.media")
 
 NOT_FOUND = "Media not found"
+# A delete younger than this is still its request's to finish (housekeeping leaves it).
+TOMBSTONE_GRACE = timedelta(seconds=60)
 
 
 def canonical_id(media_id: str) -> str | None:
@@ -51,8 +57,12 @@ class MediaLibrary:
         accounts: Accounts,
         tokens: DownloadTokens,
         clock: Callable[[], datetime],
+        holds: Holds | None = None,
     ) -> None:
         self.records = records
+        # An upload whose settle a crash skipped still has its hold; a delete settles it
+        # first, or the sweeper would later give those bytes back a second time.
+        self.holds = holds
         self.store = store
         self.accounts = accounts
         self.tokens = tokens
@@ -154,17 +164,43 @@ class MediaLibrary:
             # Lazily, and quietly: the caller's answer is 404 whether or not this succeeds.
             quietly(lambda: self._remove(doc), log)
 
+    def finish_deletes(self, older_than: timedelta = TOMBSTONE_GRACE) -> int:
+        """Finish deletes a crash or an outage left half way; returns how many were finished.
+
+        Tombstones younger than `older_than` are left to the request still working on them.
+        """
+        finished = 0
+        for doc in self.records.deleting(self.clock() - older_than):
+            if quietly(lambda d=doc: self._finish(d), log):
+                finished += 1
+        for owner, record_id in self.accounts.freed_notes(COLLECTION):
+            if self.records.get(record_id) is None:
+                tombstone = f"{COLLECTION}.{record_id}"
+                quietly(lambda o=owner, t=tombstone: self.accounts.forget_freed(o, t), log)
+        return finished
+
     def _remove(self, doc: dict[str, Any]) -> bool:
-        """Steps 1-4 of the module docstring; True when this call removed the record."""
+        """Steps 1-5 of the module docstring; True when this call removed the record."""
         marked = self.records.mark_deleting(doc["_id"])
         if marked is None:
             return False
+        return self._finish(marked)
+
+    def _finish(self, marked: dict[str, Any]) -> bool:
+        """Steps 2-5 for a record marked `deleting`."""
         self.store.delete(marked["object_name"])
-        if not self.records.remove(marked["_id"]):
-            return False
+        tombstone = f"{COLLECTION}.{marked['_id']}"
         if marked.get("charged"):
-            self.accounts.free(marked["owner"], marked["file_size"], kind=COLLECTION)
-        return True
+            if self.holds is not None:
+                self.holds.settle(marked["owner"], marked["_id"])
+            self.accounts.free_once(
+                marked["owner"], marked["file_size"], tombstone, kind=COLLECTION
+            )
+        removed = self.records.remove(marked["_id"])
+        if marked.get("charged"):
+            # The delete is done; a note left behind is dropped by finish_deletes.
+            quietly(lambda: self.accounts.forget_freed(marked["owner"], tombstone), log)
+        return removed
 
 
 def _may_manage(user: User, doc: dict[str, Any]) -> bool:

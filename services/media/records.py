@@ -153,6 +153,14 @@ class MediaRecords:
         """Delete a record marked deleting; True only for the caller whose delete took effect."""
         return self.collection.delete_one({"_id": media_id, "state": DELETING}).deleted_count == 1
 
+    def deleting(self, before: datetime) -> list[dict[str, Any]]:
+        """Records marked `deleting` before `before`: deletes a crash left half way."""
+        return list(self.collection.find({"state": DELETING, "deleting_since": {"$lt": before}}))
+
+    def every(self, projection: dict[str, int] | None = None) -> Any:
+        """Every record, in any state (for the consistency audit)."""
+        return self.collection.find({}, projection)
+
     def expired_ids(self, limit: int = 1000) -> list[str]:
         """Ids of stored files past expires_at, for the purge."""
         docs = self.collection.find(

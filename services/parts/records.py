@@ -175,6 +175,10 @@ class SessionRecords:
         """Nothing is left to clean up after this session."""
         self.collection.update_one({"_id": session_id}, {"$unset": {"todo": ""}})
 
+    def every(self) -> Any:
+        """Every session, in any status (for the consistency audit)."""
+        return self.collection.find({})
+
     def expired_ids(self) -> list[str]:
         """Sessions still uploading past their expiry."""
         query = {"status": UPLOADING, "expires_at": {"$lt": self.clock()}}

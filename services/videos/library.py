@@ -6,14 +6,16 @@ import logging
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
 
 from services.core.accounts import Accounts, AccountUsage, StoredTotals, utc_day
 from services.core.claims import DELETING, STORED
+from services.core.cleanup import quietly
 from services.core.errors import NotFound
+from services.core.reservations import Holds
 from services.core.usage import UsageLog
 from services.core.users import User
 from services.previews import Previews
@@ -23,6 +25,8 @@ log = logging.getLogger("mediastore.videos")
 
 FILE_NOT_FOUND = "File not found in user's storage"
 STORAGE_NOT_FOUND = "User storage not found"
+# A delete younger than this is still its request's to finish (housekeeping leaves it).
+TOMBSTONE_GRACE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -90,8 +94,12 @@ class VideoLibrary:
         clock: Callable[[], datetime],
         signed_url_ttl: int,
         previews: Previews,
+        holds: Holds | None = None,
     ) -> None:
         self.files = files
+        # An upload whose settle a crash skipped still has its hold; a delete settles it
+        # first, or the sweeper would later give those bytes back a second time.
+        self.holds = holds
         self.accounts = accounts
         self.usage = usage
         self.store = store
@@ -155,12 +163,17 @@ class VideoLibrary:
     def delete(self, user: User, filename: str) -> Deletion:
         """Delete a video from storage and metadata; safe to retry after any failure.
 
+        Two-phase, with the record as its tombstone (each step one single-document update,
+        each idempotent, see finish_delete):
         1. Mark the file `deleting` (it disappears from reads and listings at once).
-        2. Delete the object (idempotent). If storage fails the caller gets 503 and the
-           file stays `deleting`; a retry resumes here.
-        3. Delete the metadata. Only the request that removes it frees the quota and
-           records the deletion, so concurrent or repeated deletes count it once. A crash
-           between 3 and the quota update leaves the quota under-credited, never over.
+        2. Delete the object (and its preview). If storage fails the caller gets 503 and the
+           file stays `deleting`; a retry, the housekeeping (finish_deletes) or fsck resumes.
+        3. Free the quota once: the account notes the tombstone in the same update (a hold
+           the upload's crash left unsettled is settled first, so it is never given back).
+        4. Delete the record; 5. drop the account's note.
+        A crash anywhere leaves a tombstone that is finished later, and the quota exact:
+        never freed twice (the note), never left charged (the tombstone). Only the request
+        that removes the record records the deletion in the day's usage.
         """
         doc = self.files.find_one_and_update(
             {
@@ -173,13 +186,42 @@ class VideoLibrary:
         )
         if doc is None:
             raise self._not_found(user)
-        self.store.delete(doc["object_name"])
-        self.previews.discard(doc["object_name"])
-        removed = self.files.delete_one({"_id": doc["_id"], "state": DELETING})
-        if removed.deleted_count != 1:
+        if not self.finish_delete(doc):
             raise NotFound(FILE_NOT_FOUND)
-        self.accounts.free(user.id, doc["size"])
         at = self.clock()
         name = doc["filename"]
         record = self.usage.record_deletion(user, name, doc["size"], at)
         return Deletion(name, doc["size"], at, record["deletion_volume"], record["deletion_count"])
+
+    def finish_delete(self, doc: dict[str, Any]) -> bool:
+        """Steps 2-5 of delete() for a record marked `deleting`; True if this call removed it."""
+        self.store.delete(doc["object_name"])
+        self.previews.discard(doc["object_name"])
+        tombstone = f"{self.files.name}.{doc['_id']}"
+        if self.holds is not None:
+            self.holds.settle(doc["owner"], str(doc["_id"]))
+        self.accounts.free_once(doc["owner"], doc["size"], tombstone)
+        removed = self.files.delete_one({"_id": doc["_id"], "state": DELETING}).deleted_count
+        # The delete is done; a note left behind is dropped by finish_deletes.
+        quietly(lambda: self.accounts.forget_freed(doc["owner"], tombstone), log)
+        return removed == 1
+
+    def finish_deletes(self, older_than: timedelta = TOMBSTONE_GRACE) -> int:
+        """Finish deletes a crash or an outage left half way; returns how many were finished.
+
+        Tombstones younger than `older_than` are left to the request still working on them.
+        """
+        before = self.clock() - older_than
+        finished = 0
+        for doc in self.files.find({"state": DELETING, "deleting_since": {"$lt": before}}):
+            if quietly(lambda d=doc: self.finish_delete(d), log):
+                finished += 1
+        for owner, record_id in self.accounts.freed_notes(self.files.name):
+            if self.files.find_one({"_id": record_id}, {"_id": 1}) is None:
+                quietly(
+                    lambda o=owner, r=record_id: self.accounts.forget_freed(
+                        o, f"{self.files.name}.{r}"
+                    ),
+                    log,
+                )
+        return finished

@@ -1,6 +1,7 @@
 """Object storage: one interface, a GCS and a local-directory implementation."""
 
 from services.storage.objects.base import (
+    ListedObject,
     ObjectInfo,
     ObjectStore,
     ObjectWriter,
@@ -10,6 +11,7 @@ from services.storage.objects.base import (
 )
 
 __all__ = [
+    "ListedObject",
     "ObjectInfo",
     "ObjectStore",
     "ObjectWriter",

@@ -31,6 +31,15 @@ class ObjectInfo:
         return strong_etag(self.generation)
 
 
+@dataclass(frozen=True)
+class ListedObject:
+    """One object found by list_objects: its name, size and when it was stored."""
+
+    name: str
+    size: int
+    created: datetime
+
+
 @dataclass(frozen=True, kw_only=True)
 class SignedUpload:
     """A URL that stores one object: send `method` with exactly `headers` before expiry."""
@@ -176,3 +185,10 @@ class ObjectStore(Protocol):
 
     def ping(self) -> None:
         """Raise StorageUnavailable unless the backend answers."""
+
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]:
+        """Every committed object whose name starts with `prefix` (for the consistency audit).
+
+        `created` is when the object was stored: the store's clock on the local store,
+        GCS's `timeCreated` on GCS.
+        """

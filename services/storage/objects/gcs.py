@@ -19,7 +19,7 @@ from google.cloud.storage.retry import DEFAULT_RETRY
 
 from services.core.errors import NotFound, ObjectMissing, StorageUnavailable
 from services.core.transfer import content_disposition
-from services.storage.objects.base import ObjectInfo, SignedGrant, SignedUpload
+from services.storage.objects.base import ListedObject, ObjectInfo, SignedGrant, SignedUpload
 from services.storage.objects.gcs_signing import choose_signer, v4_expires_at
 from services.storage.objects.gcs_writer import GCSWriter, md5_hex
 from services.storage.objects.local import check_range
@@ -181,6 +181,15 @@ class GCSService:
         # A probe answers now: no retries, so /ready reports an outage within seconds.
         with _translated_errors(self._bucket.name):
             list(self._bucket.list_blobs(max_results=1, timeout=5.0, retry=None))
+
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]:
+        """Every object under `prefix`, paged by the client; `created` is GCS's timeCreated."""
+        with _translated_errors(prefix):
+            blobs = self._bucket.client.list_blobs(
+                self._bucket, prefix=prefix, timeout=self._timeout, retry=self._retry
+            )
+            for blob in blobs:
+                yield ListedObject(blob.name, blob.size or 0, blob.time_created)
 
     def _sign(self, name: str, ttl_seconds: int, method: str, **kwargs: Any) -> str:
         if ttl_seconds <= 0:

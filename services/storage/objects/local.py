@@ -8,12 +8,14 @@ import os
 import pathlib
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from services.core.errors import ObjectMissing, StorageUnavailable
 from services.storage.objects.base import (
     FileRange,
+    ListedObject,
     ObjectInfo,
     SignedGrant,
     SignedUpload,
@@ -74,6 +76,7 @@ class LocalObjectStore:
         with contextlib.suppress(OSError):
             self._root.mkdir(parents=True, exist_ok=True)
         self._signer = LocalUrlSigner(signing_key, clock)
+        self._clock = clock  # also stamps when each object was stored (list_objects)
         self._chunk_bytes = chunk_bytes
 
     @property
@@ -169,6 +172,35 @@ class LocalObjectStore:
         if not self._root.is_dir() or not os.access(self._root, os.W_OK | os.X_OK):
             raise StorageUnavailable(f"{self._root} is not a writable directory")
 
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]:
+        """Every committed object under `prefix`, from the records (hidden files skipped)."""
+        parent, _, _ = prefix.rpartition("/")
+        base = self._root / parent if parent else self._root
+        if not base.is_dir():
+            return
+        for directory, folders, files in os.walk(base):
+            folders[:] = sorted(f for f in folders if not f.startswith("."))
+            for file in sorted(files):
+                if file.startswith("."):
+                    continue
+                path = pathlib.Path(directory) / file
+                name = path.relative_to(self._root).as_posix()
+                if not name.startswith(prefix):
+                    continue
+                listed = self._listed(name, path)
+                if listed is not None:
+                    yield listed
+
+    def _listed(self, name: str, record: pathlib.Path) -> ListedObject | None:
+        try:
+            fields = json.loads(record.read_bytes())
+            stamp = fields.get("created") or record.stat().st_mtime
+        except FileNotFoundError:
+            return None  # deleted while listing
+        except (OSError, ValueError) as exc:
+            raise StorageUnavailable(f"unreadable object record for {name}: {exc}") from exc
+        return ListedObject(name, fields["size"], datetime.fromtimestamp(stamp, UTC))
+
     def _record_path(self, name: str) -> pathlib.Path:
         path = self._root / check_object_name(name)
         # Belt and braces against symlinks planted inside the root.
@@ -219,7 +251,13 @@ class LocalObjectStore:
             generation = str(int(previous) + 1)
         record.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, _data_path(record, generation))
-        fields = {"generation": generation, "content_type": content_type, "size": size, "md5": md5}
+        fields = {
+            "generation": generation,
+            "content_type": content_type,
+            "size": size,
+            "md5": md5,
+            "created": self._clock(),
+        }
         record_tmp = self._root / _TMP_DIR / f"{uuid.uuid4().hex}.json"
         with open(record_tmp, "wb") as file:
             file.write(json.dumps(fields).encode())
