@@ -77,9 +77,9 @@ class ScreenshotUploads:
          then are the objects deleted. If that cannot be done the objects are kept, so a
          spent token never points at missing files.
       5. bookkeeping, each step idempotent: record the screenshots, revoke the other peers'
-         tokens, add the completed event to the outbox (event id per request), mark the
-         request completed. A crash here leaves the request `completing`;
-         resume_completions() repeats step 5 for it.
+         tokens, delete what failed tries left under the request, add the completed event
+         to the outbox (event id per request), mark the request completed. A crash here
+         leaves the request `completing`; resume_completions() repeats step 5 for it.
     """
 
     def __init__(
@@ -138,6 +138,7 @@ class ScreenshotUploads:
         """Step 5 for a request past the gate; safe to repeat."""
         self.records.record_screenshots(request)
         self.records.revoke_others(request["_id"])
+        self._sweep_leftovers(request)
         shots = [StoredShot.from_document(doc) for doc in request["screenshots"]]
         urls = [self._absolute(url) for url in self.sign(shots)]
         self.outbox.add(
@@ -186,6 +187,15 @@ class ScreenshotUploads:
                 log.warning("passed the gate of request %s for a stranded upload", request["_id"])
             resumed += 1
         return resumed
+
+    def _sweep_leftovers(self, request: dict[str, Any]) -> None:
+        """Delete the files of failed tries under the request (kept when their token's fate
+        was unknown): once it passed the gate, no other upload can win it."""
+        kept = {shot["object_name"] for shot in request["screenshots"]}
+        prefix = f"{OBJECT_PREFIX}/{request['catalog_id']}/{request['_id']}/"
+        for listed in self.store.list_objects(prefix):
+            if listed.name not in kept:
+                self.store.delete(listed.name)
 
     def _stored_shot(self, name: str) -> StoredShot:
         info = self.store.stat(name)
