@@ -21,6 +21,7 @@ from services.storage.objects.local import LocalObjectStore
 from tests.conftest import JWT_TEST_SECRET, PEER_TOKEN_SECRET, SIGNING_KEY
 from tests.faults import invariants
 from tests.faults.flows import Ctx, Flow
+from tests.fixtures.audit import assert_fsck_clean
 from tests.fixtures.clock import FakeClock
 from tests.fixtures.failing import FaultyDatabase, StepFaults
 from tests.fixtures.screenshots import build_rig
@@ -95,7 +96,8 @@ def recover(rig: FaultRig) -> None:
 
 
 def assert_consistent(rig: FaultRig) -> None:
-    """Quota balances, no orphan object, no claim past its lease, every event delivered."""
+    """Quota balances, no orphan object, no claim past its lease, every event delivered;
+    and the consistency audit (`flask fsck`) agrees."""
     database = rig.database
     invariants.assert_accounts_balance(database)
     objects = rig.list_objects()
@@ -103,6 +105,7 @@ def assert_consistent(rig: FaultRig) -> None:
     invariants.assert_records_have_objects(database, objects)
     invariants.assert_no_claims_outlive_their_lease(database, rig.clock())
     invariants.assert_outbox_delivered(database)
+    assert_fsck_clean(rig.ctx.app)
 
 
 def run_under_fault(rig: FaultRig, flow: Flow, arm: Callable[[StepFaults], None]) -> Any:
