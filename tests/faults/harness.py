@@ -54,6 +54,7 @@ def open_rig(
     clock: FakeClock,
     httpserver: HTTPServer,
     list_objects: Callable[[], set[str]],
+    **settings: Any,
 ) -> FaultRig:
     """Build the app (every API) on the faulty database, the screenshot service on the rig."""
     faults = StepFaults()
@@ -64,6 +65,7 @@ def open_rig(
         "JWT_SECRET_KEY": JWT_TEST_SECRET,
         "URL_SIGNING_KEY": SIGNING_KEY.decode(),
         "AUTH_DISABLED": True,  # the entity API's demo mode; the other APIs still want tokens
+        **settings,
     }
     services = build_services(
         load_config(config),
