@@ -313,3 +313,9 @@ FLOWS = [
         retry_ok=(403,),  # the failed try spent the token: housekeeping finishes its upload
     ),
 ]
+
+
+def named(name: str) -> Flow:
+    """The flow of that name."""
+    [flow] = [flow for flow in FLOWS if flow.name == name]
+    return flow

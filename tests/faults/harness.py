@@ -93,7 +93,6 @@ def recover(rig: FaultRig) -> None:
     services.videos.uploads.reclaim_abandoned()  # `flask reclaim-uploads`
     services.parts.reclaim()
     rig.ctx.rig.service.resume_completions()
-    rig.ctx.rig.outbox.relay()
     services.events.relay.run_once()  # sweepers, purges, announcers, then delivery
 
 
