@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--warmup", type=float, default=None, help="default: 20%% of the run")
     parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the data and the server log")
     return parser.parse_args(argv)
 
 
@@ -120,13 +122,40 @@ def fsck(env: dict[str, str]) -> tuple[int, dict[str, Any]]:
     return done.returncode, json.loads(lines[-1])
 
 
+COUNT_DOCUMENTS = """
+import json
+from app import create_app
+database = create_app().extensions["mediastore"].database
+names = "%s".split()
+print(json.dumps({name: database[name].count_documents({}) for name in names}))
+"""
+
+
+COLLECTIONS = (
+    "accounts files usage media upload_sessions entities entity_versions entity_uploads "
+    "outbox processed_messages screenshot_requests screenshot_tokens screenshots previews"
+)
+
+
+def documents(env: dict[str, str]) -> dict[str, int]:
+    """How many documents each collection holds once the run is over (what the store kept)."""
+    done = subprocess.run(
+        [sys.executable, "-c", COUNT_DOCUMENTS % COLLECTIONS],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if lines else {}
+
+
 def percentiles(values: list[float]) -> tuple[float, float]:
     ordered = sorted(values)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return statistics.median(ordered) * 1000, p99 * 1000
 
 
-def report(tally: Tally, rss: list[tuple[float, int]], warmup: float, audit, args) -> dict:
+def report(
+    tally: Tally, rss: list[tuple[float, int]], warmup: float, audit, args, kept: dict
+) -> dict:
     """The figures, printed as a table and returned for the JSON file."""
     after_warmup = [value for at, value in rss if at >= warmup]
     start_rss = after_warmup[0] if after_warmup else 0
@@ -157,8 +186,13 @@ def report(tally: Tally, rss: list[tuple[float, int]], warmup: float, audit, arg
         f"fsck: exit {code}, {'clean' if fsck_report['clean'] else 'PROBLEMS'} "
         f"{fsck_report['counts']} checked {fsck_report['checked']}"
     )
+    print(f"documents kept: {sum(kept.values())} {kept}")
+    print(f"metadata on disk: {args.metadata_bytes / MIB:.1f} MiB")
     return {
         "backend": "gcs" if args.gcs else "local",
+        "documents_kept": kept,
+        "metadata_bytes": args.metadata_bytes,
+        "rss_every_10s": [(round(at), value) for at, value in rss[::10]],
         "seconds": args.seconds,
         "clients": args.clients,
         "requests": requests_made,
@@ -219,11 +253,15 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
         time.sleep(2)  # the relay's last round
         procs.stop(service)
+        metadata = work / "data" / "metadata"
+        args.metadata_bytes = sum(f.stat().st_size for f in metadata.rglob("*") if f.is_file())
         audit = fsck(env)
-        figures = report(tally, rss, warmup, audit, args)
+        figures = report(tally, rss, warmup, audit, args, documents(env))
     finally:
         peers.close()
         procs.stop_all()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
     name = f"soak-{figures['backend']}.json"
     output = args.output or ROOT / "bench/results" / name
     output.parent.mkdir(parents=True, exist_ok=True)

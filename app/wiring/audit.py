@@ -45,7 +45,7 @@ def build_audit(
             lambda now, grace: video_facts(videos.library, now, grace),
             lambda: {
                 "reclaimed": videos.uploads.reclaim_abandoned(),
-                "deletes finished": videos.library.finish_deletes(),
+                "deletes finished": videos.library.finish_deletes(thorough=True),
             },
         ),
         FeatureSource(
@@ -54,7 +54,7 @@ def build_audit(
             lambda: {
                 "reclaimed": media.uploads.reclaim_abandoned() + media.invoices.reclaim_abandoned(),
                 "purged": media.library.purge_expired(),
-                "deletes finished": media.library.finish_deletes(),
+                "deletes finished": media.library.finish_deletes(thorough=True),
                 "announced": media.announcer.finish_pending(),
             },
         ),

@@ -26,6 +26,8 @@ def ensure_video_indexes(database: Any) -> None:
     if "owner_state" in files.index_information():
         files.drop_index("owner_state")
     database["usage"].create_index([("user_id", 1), ("date", 1)], name="user_day")
+    # Half-done deletes, found by equality; only tombstones carry the field.
+    files.create_index([("tombstone", 1)], name="tombstone", sparse=True)
 
 
 def build_videos(

@@ -164,19 +164,25 @@ class MediaLibrary:
             # Lazily, and quietly: the caller's answer is 404 whether or not this succeeds.
             quietly(lambda: self._remove(doc), log)
 
-    def finish_deletes(self, older_than: timedelta = TOMBSTONE_GRACE) -> int:
+    def finish_deletes(
+        self, older_than: timedelta = TOMBSTONE_GRACE, *, thorough: bool = False
+    ) -> int:
         """Finish deletes a crash or an outage left half way; returns how many were finished.
 
         Tombstones younger than `older_than` are left to the request still working on them.
+        `thorough` (fsck --repair) finds tombstones by state, older ones without the flag
+        too, and drops the account notes of deletes whose record is gone (a crash after the
+        record's removal leaves one; it changes no figure).
         """
         finished = 0
-        for doc in self.records.deleting(self.clock() - older_than):
+        for doc in self.records.deleting(self.clock() - older_than, by_state=thorough):
             if quietly(lambda d=doc: self._finish(d), log):
                 finished += 1
-        for owner, record_id in self.accounts.freed_notes(COLLECTION):
-            if self.records.get(record_id) is None:
-                tombstone = f"{COLLECTION}.{record_id}"
-                quietly(lambda o=owner, t=tombstone: self.accounts.forget_freed(o, t), log)
+        if thorough:
+            for owner, record_id in self.accounts.freed_notes(COLLECTION):
+                if self.records.get(record_id) is None:
+                    tombstone = f"{COLLECTION}.{record_id}"
+                    quietly(lambda o=owner, t=tombstone: self.accounts.forget_freed(o, t), log)
         return finished
 
     def _remove(self, doc: dict[str, Any]) -> bool:

@@ -118,6 +118,7 @@ class MediaRecords:
         media.create_index([("invoice_number", 1)], name="invoice_number", unique=True, sparse=True)
         media.create_index([("event_pending", 1)], name="event_pending", sparse=True)
         media.create_index([("expires_at", 1)], name="expires_at", sparse=True)
+        media.create_index([("tombstone", 1)], name="tombstone", sparse=True)
 
     def visible(self, doc: dict[str, Any] | None) -> bool:
         """True for a stored file that has not expired by the service clock."""
@@ -145,7 +146,8 @@ class MediaRecords:
         """stored (or deleting already) -> deleting; the record, or None when there is none."""
         return self.collection.find_one_and_update(
             {"_id": media_id, "state": {"$in": [STORED, DELETING]}},
-            {"$set": {"state": DELETING, "deleting_since": self.clock()}},
+            # `tombstone` (sparse-indexed) lets housekeeping find half-done deletes by equality.
+            {"$set": {"state": DELETING, "deleting_since": self.clock(), "tombstone": True}},
             return_document=ReturnDocument.AFTER,
         )
 
@@ -153,9 +155,17 @@ class MediaRecords:
         """Delete a record marked deleting; True only for the caller whose delete took effect."""
         return self.collection.delete_one({"_id": media_id, "state": DELETING}).deleted_count == 1
 
-    def deleting(self, before: datetime) -> list[dict[str, Any]]:
-        """Records marked `deleting` before `before`: deletes a crash left half way."""
-        return list(self.collection.find({"state": DELETING, "deleting_since": {"$lt": before}}))
+    def deleting(self, before: datetime, *, by_state: bool = False) -> list[dict[str, Any]]:
+        """Records marked `deleting` before `before`: deletes a crash left half way.
+
+        Found by the sparse `tombstone` flag (cheap), or `by_state` (a scan, for fsck).
+        """
+        query = {"state": DELETING} if by_state else {"tombstone": True}
+        return [
+            doc
+            for doc in self.collection.find(query)
+            if doc.get("state") == DELETING and doc.get("deleting_since", before) < before
+        ]
 
     def every(self, projection: dict[str, int] | None = None) -> Any:
         """Every record, in any state (for the consistency audit)."""

@@ -181,7 +181,8 @@ class VideoLibrary:
                 "filename": {"$in": spellings(filename)},
                 "state": {"$in": [STORED, DELETING]},
             },
-            {"$set": {"state": DELETING, "deleting_since": self.clock()}},
+            # `tombstone` (sparse-indexed) lets housekeeping find half-done deletes by equality.
+            {"$set": {"state": DELETING, "deleting_since": self.clock(), "tombstone": True}},
             return_document=ReturnDocument.AFTER,
         )
         if doc is None:
@@ -206,22 +207,30 @@ class VideoLibrary:
         quietly(lambda: self.accounts.forget_freed(doc["owner"], tombstone), log)
         return removed == 1
 
-    def finish_deletes(self, older_than: timedelta = TOMBSTONE_GRACE) -> int:
+    def finish_deletes(
+        self, older_than: timedelta = TOMBSTONE_GRACE, *, thorough: bool = False
+    ) -> int:
         """Finish deletes a crash or an outage left half way; returns how many were finished.
 
         Tombstones younger than `older_than` are left to the request still working on them.
+        `thorough` (fsck --repair) finds tombstones by state, older ones without the flag
+        too, and drops the account notes of deletes whose record is gone (a crash after the
+        record's removal leaves one; it changes no figure).
         """
         before = self.clock() - older_than
         finished = 0
-        for doc in self.files.find({"state": DELETING, "deleting_since": {"$lt": before}}):
+        query = {"state": DELETING} if thorough else {"tombstone": True}
+        for doc in self.files.find(query):
+            if doc.get("state") != DELETING or doc.get("deleting_since", before) >= before:
+                continue
             if quietly(lambda d=doc: self.finish_delete(d), log):
                 finished += 1
+        if thorough:
+            self._forget_notes()
+        return finished
+
+    def _forget_notes(self) -> None:
         for owner, record_id in self.accounts.freed_notes(self.files.name):
             if self.files.find_one({"_id": record_id}, {"_id": 1}) is None:
-                quietly(
-                    lambda o=owner, r=record_id: self.accounts.forget_freed(
-                        o, f"{self.files.name}.{r}"
-                    ),
-                    log,
-                )
-        return finished
+                tombstone = f"{self.files.name}.{record_id}"
+                quietly(lambda o=owner, t=tombstone: self.accounts.forget_freed(o, t), log)
