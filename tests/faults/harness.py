@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -148,24 +149,30 @@ def check_after_fault(rig: FaultRig, flow: Flow, response: Any) -> None:
     assert_consistent(rig)
 
 
-@functools.cache
-def steps_of(flow: Flow) -> tuple[str, ...]:
-    """The document-store calls the flow's request makes, counted on a fault-free run."""
+@contextlib.contextmanager
+def scratch_rig() -> Iterator[FaultRig]:
+    """A throw-away rig (mongomock, a temporary local store) for counting steps at collection."""
     with tempfile.TemporaryDirectory() as tmp, HTTPServer() as httpserver:
-        clock = FakeClock()
         database = SerializedDatabase(mongomock.MongoClient(tz_aware=True)["mediastore"])
         store = LocalObjectStore(Path(tmp, "objects"), SIGNING_KEY, chunk_bytes=64 * 1024)
         rig = open_rig(
             data_dir=Path(tmp, "data"),
             database=database,
             store=store,
-            clock=clock,
+            clock=FakeClock(),
             httpserver=httpserver,
-            list_objects=lambda: set(),
+            list_objects=set,
         )
         try:
-            response = run_under_fault(rig, flow, lambda faults: faults.arm())
-            assert response.status_code in flow.ok, (flow.name, response.get_data())
-            return tuple(rig.faults.calls)
+            yield rig
         finally:
             rig.services.close()
+
+
+@functools.cache
+def steps_of(flow: Flow) -> tuple[str, ...]:
+    """The document-store calls the flow's request makes, counted on a fault-free run."""
+    with scratch_rig() as rig:
+        response = run_under_fault(rig, flow, lambda faults: faults.arm())
+        assert response.status_code in flow.ok, (flow.name, response.get_data())
+        return tuple(rig.faults.calls)

@@ -9,22 +9,14 @@ An outage delays events; it never loses one, and never makes the relay send one 
 from __future__ import annotations
 
 import functools
-import tempfile
 from collections import Counter
-from pathlib import Path
 
-import mongomock
 import pytest
-from pytest_httpserver import HTTPServer
 
 from services.events.pubsub import PubSubPublisher
-from services.storage.documents import SerializedDatabase
-from services.storage.objects.local import LocalObjectStore
-from tests.conftest import SIGNING_KEY
 from tests.faults import flows
-from tests.faults.harness import FaultRig, assert_consistent, open_rig, recover
+from tests.faults.harness import FaultRig, assert_consistent, open_rig, recover, scratch_rig
 from tests.faults.invariants import local_objects
-from tests.fixtures.clock import FakeClock
 from tests.fixtures.pubsub_emulator import PubSubEmulator, pubsub_emulator  # noqa: F401
 
 # Requests whose effects are events: two media uploads, an invoice, a peer's screenshots.
@@ -42,7 +34,10 @@ def _produce(rig: FaultRig) -> None:
     assert extra.status_code == 201
 
 
-def _pubsub_rig(tmp_path, database, store, clock, httpserver, emulator) -> FaultRig:
+@pytest.fixture
+def pubsub_rig(tmp_path, database, store, clock, httpserver, pubsub_emulator) -> FaultRig:  # noqa: F811
+    """Every API on the local store, its events going out through the emulator."""
+    emulator = pubsub_emulator
     rig = open_rig(
         data_dir=tmp_path / "data",
         database=database,
@@ -60,11 +55,6 @@ def _pubsub_rig(tmp_path, database, store, clock, httpserver, emulator) -> Fault
         emulator.project, events.topics, emulator_host=emulator.host, create_topics=True, timeout=1
     )
     return rig
-
-
-@pytest.fixture
-def pubsub_rig(tmp_path, database, store, clock, httpserver, pubsub_emulator) -> FaultRig:  # noqa: F811
-    return _pubsub_rig(tmp_path, database, store, clock, httpserver, pubsub_emulator)
 
 
 def published_ids(emulator: PubSubEmulator) -> Counter:
@@ -102,25 +92,11 @@ def test_events_produced_during_an_outage_arrive_once_after_it(pubsub_rig, pubsu
 @functools.cache
 def relay_steps() -> tuple[str, ...]:
     """The document-store calls of the relay round that delivers the producers' events."""
-    with tempfile.TemporaryDirectory() as tmp, HTTPServer() as httpserver:
-        database = SerializedDatabase(mongomock.MongoClient(tz_aware=True)["mediastore"])
-        clock = FakeClock()
-        store = LocalObjectStore(Path(tmp, "objects"), SIGNING_KEY, chunk_bytes=64 * 1024)
-        rig = open_rig(
-            data_dir=Path(tmp, "data"),
-            database=database,
-            store=store,
-            clock=clock,
-            httpserver=httpserver,
-            list_objects=set,
-        )
-        try:
-            _produce(rig)
-            rig.faults.arm()
-            rig.services.events.relay.run_once()
-            return tuple(rig.faults.calls)
-        finally:
-            rig.services.close()
+    with scratch_rig() as rig:
+        _produce(rig)
+        rig.faults.arm()
+        rig.services.events.relay.run_once()
+        return tuple(rig.faults.calls)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
