@@ -59,15 +59,33 @@ class Claims:
             raise LeaseExpired()
 
     def commit(self, claim_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """The commit point: uploading -> stored with `fields`; LeaseExpired if it was reclaimed."""
-        stored = self.collection.find_one_and_update(
-            {"_id": claim_id, "state": UPLOADING},
-            {"$set": {**fields, "state": STORED}, "$unset": {"lease_until": ""}},
-            return_document=ReturnDocument.AFTER,
-        )
+        """The commit point: uploading -> stored with `fields`; LeaseExpired if it was reclaimed.
+
+        A write whose answer is lost (the connection drops after the server applied it) is
+        read back: only this claim's holder turns it `stored`, so a stored claim is this
+        commit, which took effect, and undoing the upload now would delete a stored file.
+        """
+        try:
+            stored = self.collection.find_one_and_update(
+                {"_id": claim_id, "state": UPLOADING},
+                {"$set": {**fields, "state": STORED}, "$unset": {"lease_until": ""}},
+                return_document=ReturnDocument.AFTER,
+            )
+        except Exception:
+            stored = self._stored_despite_error(claim_id)
+            if stored is None:
+                raise
         if stored is None:
             raise LeaseExpired()
         return stored
+
+    def _stored_despite_error(self, claim_id: str) -> dict[str, Any] | None:
+        """The claim if it is stored, None if it is not or the store cannot say."""
+        try:
+            doc = self.collection.find_one({"_id": claim_id})
+        except Exception:
+            return None
+        return doc if doc is not None and doc.get("state") == STORED else None
 
     def drop(self, claim_id: str) -> dict[str, Any] | None:
         """Delete a claim still uploading (an upload undone); None if it is not ours any more."""

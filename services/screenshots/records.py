@@ -211,6 +211,20 @@ class ScreenshotRecords:
             return_document=ReturnDocument.AFTER,
         )
 
+    def stranded_tokens(self, used_before: datetime) -> list[tuple[PeerClaims, str, list[str]]]:
+        """(claims, upload_id, objects) of tokens spent before `used_before` on requests still
+        pending: their upload never passed the gate (a crash or an outage in between)."""
+        pending = self.requests.find(
+            {"state": PENDING, "expires_at": {"$gt": self.clock()}}, {"_id": 1}
+        )
+        ids = [doc["_id"] for doc in pending]
+        if not ids:
+            return []
+        spent = self.tokens.find(
+            {"request_id": {"$in": ids}, "state": USED, "used_at": {"$lt": used_before}}
+        )
+        return [(_claims_of(doc), doc["upload_id"], doc.get("objects", [])) for doc in spent]
+
     def restore_token(self, token_id: str, upload_id: str) -> bool:
         """Give back a token this upload spent (used -> issued); True if it was given back."""
         result = self.tokens.update_one(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urljoin
 
@@ -38,6 +38,10 @@ ALREADY_FULFILLED = "Screenshot request already fulfilled"
 REQUEST_EXPIRED = "Screenshot request has expired"
 NO_FILES = "No files uploaded"
 NOT_AN_IMAGE = "Only JPEG, PNG and WebP images are accepted"
+# An upload spends its token and passes the gate in one request, moments apart: a token
+# spent longer ago on a request still pending was stranded between the two by a crash or
+# an outage, and resume_completions() passes the gate for it.
+STRANDED_AFTER = timedelta(minutes=5)
 
 
 class FilePartLike(Protocol):
@@ -64,7 +68,8 @@ class ScreenshotUploads:
          object already committed: no objects, token still issued.
       3. spend the token (issued -> used, naming the objects). Losing this race to another
          upload of the same token deletes our objects (403). A crash after this step leaves
-         a used token whose record lists the stored objects; the request stays pending.
+         a used token whose record lists the stored objects, the request pending: once
+         STRANDED_AFTER has passed, resume_completions() passes the gate for it.
       4. the gate: the request pending -> completing for this upload. If another peer got
          there first our objects are deleted and our token revoked (403).
          A write in step 3 or 4 that fails (or whose answer is lost) is checked: a gate
@@ -72,9 +77,9 @@ class ScreenshotUploads:
          then are the objects deleted. If that cannot be done the objects are kept, so a
          spent token never points at missing files.
       5. bookkeeping, each step idempotent: record the screenshots, revoke the other peers'
-         tokens, add the completed event to the outbox (event id per request), mark the
-         request completed. A crash here leaves the request `completing`;
-         resume_completions() repeats step 5 for it.
+         tokens, delete what failed tries left under the request, add the completed event
+         to the outbox (event id per request), mark the request completed. A crash here
+         leaves the request `completing`; resume_completions() repeats step 5 for it.
     """
 
     def __init__(
@@ -133,6 +138,7 @@ class ScreenshotUploads:
         """Step 5 for a request past the gate; safe to repeat."""
         self.records.record_screenshots(request)
         self.records.revoke_others(request["_id"])
+        self._sweep_leftovers(request)
         shots = [StoredShot.from_document(doc) for doc in request["screenshots"]]
         urls = [self._absolute(url) for url in self.sign(shots)]
         self.outbox.add(
@@ -148,7 +154,12 @@ class ScreenshotUploads:
         self.records.mark_completed(request["_id"])
 
     def resume_completions(self) -> int:
-        """Finish every request left `completing` by a crash; returns how many were finished."""
+        """Finish every request left `completing` (or stranded before its gate) by a crash or
+        an outage; returns how many were finished."""
+        try:
+            self.resume_stranded()
+        except Exception:
+            log.exception("resuming stranded uploads failed")
         finished = 0
         for request in self.records.completing():
             try:
@@ -157,6 +168,38 @@ class ScreenshotUploads:
             except Exception:
                 log.exception("resuming request %s failed", request["_id"])
         return finished
+
+    def resume_stranded(self) -> int:
+        """Steps 4-5 for uploads whose token was spent but whose gate never passed.
+
+        Their files are stored and their token is spent, so the peer cannot send them again:
+        pass the gate for them, or, when another upload fulfilled the request meanwhile,
+        revoke the token and delete the files, as the upload itself would have.
+        """
+        resumed = 0
+        for claims, upload_id, names in self.records.stranded_tokens(self.clock() - STRANDED_AFTER):
+            shots = [self._stored_shot(name) for name in names]
+            request = self.records.claim_completion(claims, shots, upload_id)
+            if request is None:
+                self.records.revoke_spent(claims.token_id, upload_id)
+                self._discard(shots)
+            else:
+                log.warning("passed the gate of request %s for a stranded upload", request["_id"])
+            resumed += 1
+        return resumed
+
+    def _sweep_leftovers(self, request: dict[str, Any]) -> None:
+        """Delete the files of failed tries under the request (kept when their token's fate
+        was unknown): once it passed the gate, no other upload can win it."""
+        kept = {shot["object_name"] for shot in request["screenshots"]}
+        prefix = f"{OBJECT_PREFIX}/{request['catalog_id']}/{request['_id']}/"
+        for listed in self.store.list_objects(prefix):
+            if listed.name not in kept:
+                self.store.delete(listed.name)
+
+    def _stored_shot(self, name: str) -> StoredShot:
+        info = self.store.stat(name)
+        return StoredShot(name, info.content_type, info.size)
 
     def sign(self, shots: Iterable[StoredShot | str]) -> list[str]:
         """Fresh signed URLs (possibly relative to the service root) for the objects."""
@@ -225,6 +268,9 @@ class ScreenshotUploads:
             request = self._after_failed_gate(claims, upload_id, shots)
             if request is None:
                 raise
+        if request is None:
+            # resume_stranded() may have passed the gate for this upload if it stalled here.
+            request = quietly(lambda: self.records.closed_by(claims.request_id, upload_id), log)
         if request is None:
             quietly(lambda: self.records.revoke_spent(claims.token_id, upload_id), log)
             self._discard(shots)
