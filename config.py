@@ -69,6 +69,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "PUBSUB_PUSH_CERTS_URL": ("https://www.googleapis.com/oauth2/v1/certs", str),
     "OUTBOX_RELAY_INTERVAL_SECONDS": (5.0, float),
     "PROCESSED_MESSAGE_TTL_HOURS": (72, _int),
+    # Delivered outbox events are forgotten after this long (a retried call with the same
+    # event id within it records nothing twice); dead ones stay until an operator acts.
+    "OUTBOX_RETENTION_HOURS": (72, _int),
     # Failed deliveries of one event (outbox) or message (inbox) before it is declared dead.
     "EVENT_MAX_ATTEMPTS": (8, _int),
     # Screenshots (seed 000). PEER_TOKEN_SECRET signs the one-time peer upload tokens.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.events.base import Publisher, Topics
@@ -87,7 +87,14 @@ def build_event_bus(
     outbox_collection = database["outbox"]
     outbox_collection.create_index([("state", 1), ("available_at", 1)], name="pending")
     outbox_collection.create_index([("state", 1), ("dead_at", 1)], name="dead")
+    outbox_collection.create_index([("state", 1), ("delivered_at", 1)], name="delivered")
     outbox = Outbox(outbox_collection, publisher, clock=clock, max_attempts=max_attempts)
     relay = OutboxRelay(outbox, settings["OUTBOX_RELAY_INTERVAL_SECONDS"])
     relay.add_task(inbox.purge_expired, every_seconds=HOUSEKEEPING_SECONDS)
+    retention = timedelta(hours=settings["OUTBOX_RETENTION_HOURS"])
+
+    def purge_delivered_events() -> int:
+        return outbox.purge_delivered(retention)
+
+    relay.add_task(purge_delivered_events, every_seconds=HOUSEKEEPING_SECONDS)
     return EventBus(outbox=outbox, router=router, topics=topics, publisher=publisher, relay=relay)

@@ -137,6 +137,17 @@ class Outbox:
             )
         )
 
+    def purge_delivered(self, older_than: timedelta) -> int:
+        """Forget events delivered more than `older_than` ago; returns how many went.
+
+        A delivered event is kept for a while so that a retried call with a deterministic
+        event id still finds it and records nothing twice; after that it is history the
+        service never reads, and keeping it would grow the outbox without bound.
+        """
+        before = self.clock() - older_than
+        result = self.collection.delete_many({"state": DELIVERED, "delivered_at": {"$lt": before}})
+        return result.deleted_count
+
     def dead_events(self) -> list[dict[str, Any]]:
         """The dead events, oldest death first."""
         return self.collection.find({"state": DEAD}, sort=[("dead_at", 1), ("_id", 1)])

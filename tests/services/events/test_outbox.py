@@ -259,3 +259,36 @@ def test_pending_event_from_before_attempt_counting_is_still_delivered(parts):
     outbox.collection.update_one({"_id": event_id}, {"$set": {"attempts": 50}})
     assert outbox.relay() == 1
     assert publisher.calls == [event_id]
+
+
+def test_delivered_events_are_forgotten_after_the_retention_and_no_sooner(parts):
+    outbox, publisher, clock = parts
+    old = outbox.add("media.uploaded", {"n": 1}, event_id="old")
+    outbox.relay()
+    clock.advance(hours=2)
+    young = outbox.add("media.uploaded", {"n": 2}, event_id="young")
+    outbox.relay()
+    publisher.down = True
+    waiting = outbox.add("media.uploaded", {"n": 3}, event_id="waiting")
+    outbox.relay()
+    clock.advance(hours=1, seconds=1)
+
+    assert outbox.purge_delivered(timedelta(hours=3)) == 1
+    kept = {doc["_id"] for doc in outbox.collection.find({})}
+    assert kept == {young, waiting} and old not in kept
+    # Within the retention a retried add() with the same id still records nothing twice.
+    assert outbox.add("media.uploaded", {"n": 2}, event_id="young") == young
+    assert outbox.collection.count_documents({"_id": young, "state": "delivered"}) == 1
+
+
+def test_dead_events_stay_for_the_operator(parts):
+    outbox, publisher, clock = parts
+    publisher.refused["poison"] = EventRejected("never")
+    outbox.add("poison", {}, event_id="p")
+    for _ in range(outbox.max_attempts):
+        outbox.relay()
+        clock.advance(hours=2)
+    assert outbox.dead_count() == 1
+    clock.advance(days=30)
+    assert outbox.purge_delivered(timedelta(hours=1)) == 0
+    assert outbox.dead_count() == 1
