@@ -6,7 +6,7 @@ from flask_jwt_extended import jwt_required
 
 from blueprints._http.api import Blueprint
 from blueprints._http.context import current_user, services
-from blueprints._http.schemas import ErrorRead, StatusRead
+from blueprints._http.schemas import StatusRead
 from services.core.accounts import StoredTotals
 from services.media.records import COLLECTION as MEDIA
 
@@ -17,7 +17,7 @@ blp = Blueprint("status", __name__, description="Storage status")
 @jwt_required()
 @blp.doc(security=[{"bearerAuth": []}])
 @blp.response(200, StatusRead)
-@blp.alt_response(401, schema=ErrorRead)
+@blp.errors(401)
 def storage_status():
     """Report quota, bytes used, today's bandwidth and the stored files."""
     status = services().videos.library.status(current_user())

@@ -1,0 +1,219 @@
+"""The app the fuzz run calls, once per role: seeded with one of everything."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from blueprints._http.tokens import mint_token
+from services.screenshots.records import is_safe_id
+from tests.fixtures.entities import create, make_picture
+from tests.helpers import BOUNDARY, multipart, upload
+from tests.media import make_video
+
+# `make test` runs a few examples per operation and role; `make fuzz` many more.
+FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
+FUZZ_SEED = int(os.environ.get("FUZZ_SEED", "20261203"))
+# `all` adds schemathesis' other checks (negative data rejected, auth not ignored, ...).
+FUZZ_CHECKS = os.environ.get("FUZZ_CHECKS", "documented")
+# `1` adds the coverage phase: every boundary value and missing field, deterministically.
+FUZZ_COVERAGE = os.environ.get("FUZZ_COVERAGE", "") == "1"
+
+
+@dataclass(frozen=True)
+class Role:
+    """One kind of caller: the claims of its user token and the settings of its app."""
+
+    name: str
+    subject: str | None = None  # None: it sends no user token
+    claims: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    peer: bool = False  # sends a peer's one-time screenshot token instead
+
+
+ROLES = (
+    Role("anonymous"),
+    Role("user", "alice"),
+    Role("admin", "root", {"is_admin": True}),
+    Role("internal", "billing", {"permissions": ["media_internal"]}),
+    Role(
+        "entity-reader",
+        "reader",
+        {"permissions": ["media_store_read"]},
+        {"READ_AUTH_ENABLED": True},
+    ),
+    Role("entity-writer", "writer", {"permissions": ["media_store_write"]}),
+    Role("peer", peer=True),
+)
+
+
+@dataclass
+class Seeds:
+    """What the seeded app holds: the ids a fuzzed path parameter may name."""
+
+    filename: str = "clip.mp4"
+    media_id: str = ""
+    entity_ids: list[int] = field(default_factory=list)
+    upload_id: str = ""
+    catalog_id: str = "c1"
+
+    def config(self) -> dict[str, Any]:
+        """Schemathesis settings: half of the fuzzed ids name something that exists."""
+        known = {
+            "filename": [self.filename],
+            "media_id": [self.media_id],
+            "entity_id": self.entity_ids,
+            "upload_id": [self.upload_id],
+            "catalog_id": [self.catalog_id],
+        }
+        return {
+            "dictionaries": {name: {"values": values} for name, values in known.items()},
+            "parameters": {
+                f"path.{name}": {"dictionary": name, "probability": 0.5} for name in known
+            },
+        }
+
+
+class Peers:
+    """The peer registry and edge service: every catalog item has one peer, p1 at edge e1."""
+
+    def __init__(self, httpserver: HTTPServer) -> None:
+        self.tokens: list[str] = []
+        self.base_url = httpserver.url_for("/").rstrip("/")
+        catalog = re.compile(r"/api/peers/catalog/.+")
+        httpserver.expect_request(catalog).respond_with_handler(self.registry)
+        edge = re.compile(r"/api/edge/[^/]+/screenshot/request")
+        httpserver.expect_request(edge, method="POST").respond_with_handler(self.edge)
+
+    def registry(self, request: Request) -> Response:
+        catalog_id = request.path.rsplit("/", 1)[1]
+        body = [{"peer_id": "p1", "edge_id": "e1", "catalog_ids": [catalog_id]}]
+        return Response(json.dumps(body), content_type="application/json")
+
+    def edge(self, request: Request) -> Response:
+        self.tokens.append(request.get_json()["token"])
+        return Response(status=202)
+
+
+class Caller:
+    """The Authorization header a role sends with each fuzzed request."""
+
+    def __init__(self, role: Role, app: Flask, peers: Peers) -> None:
+        self.role, self.app, self.peers = role, app, peers
+        self.user_token = None
+        if role.subject:
+            with app.app_context():
+                self.user_token = mint_token(role.subject, hours=24 * 365, **role.claims)
+
+    def headers(self, case: schemathesis.Case) -> dict[str, str]:
+        """The role's bearer token; a peer gets a fresh one-time token for the case's item."""
+        if self.user_token:
+            return {"Authorization": f"Bearer {self.user_token}"}
+        if self.role.peer:
+            catalog_id = (case.path_parameters or {}).get("catalog_id")
+            return {"Authorization": f"Bearer {self.peer_token(catalog_id)}"}
+        return {}
+
+    def peer_token(self, catalog_id: Any) -> str:
+        """Offer a new screenshot request for the item to the peer; its token (else c1's)."""
+        if not is_safe_id(catalog_id):
+            catalog_id = "c1"
+        screenshots = self.app.extensions["mediastore"].screenshots
+        screenshots.handle_requested({"catalog_id": catalog_id, "request_id": uuid.uuid4().hex})
+        return self.peers.tokens[-1]
+
+
+def seed(app: Flask) -> Seeds:
+    """Store one video, one media file, a collection holding an image and a part upload."""
+    client, seeds = app.test_client(), Seeds()
+    with app.app_context():
+        user = {"Authorization": f"Bearer {mint_token('alice')}"}
+        admin = {"Authorization": f"Bearer {mint_token('root', is_admin=True)}"}
+    assert upload(client, user, make_video("mp4"), seeds.filename).status_code == 200
+    body = multipart(make_picture("PNG"), "photo.png", content_type="image/png")
+    media = client.post(
+        "/api/v1/media/upload",
+        data=body,
+        headers={**user, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
+    assert media.status_code == 201, media.get_json()
+    seeds.media_id = media.get_json()["id"]
+    collection = create(client, headers=admin, label="Holidays")
+    image = create(
+        client, make_picture("JPEG"), admin, label="Beach", parent_id=collection.get_json()["id"]
+    )
+    seeds.entity_ids = [collection.get_json()["id"], image.get_json()["id"]]
+    session = client.post("/api/multipart/create/", json={"filename": "rec.webm"}, headers=user)
+    assert session.status_code == 201, session.get_json()
+    seeds.upload_id = session.get_json()["id"]
+    return seeds
+
+
+def schemathesis_config(seeds: Seeds) -> schemathesis.Config:
+    """A fixed seed, derandomized, FUZZ_EXAMPLES per operation, checks per FUZZ_CHECKS."""
+    phases: dict[str, Any] = {
+        "examples": {"enabled": True},
+        "fuzzing": {"enabled": True},
+        "coverage": {"enabled": FUZZ_COVERAGE},
+        "stateful": {"enabled": False},
+    }
+    return schemathesis.Config.from_dict(
+        {
+            "seed": FUZZ_SEED,
+            "generation": {
+                "mode": "all",
+                "max-examples": FUZZ_EXAMPLES,
+                "deterministic": True,
+                "database": "none",
+            },
+            "phases": phases,
+            **seeds.config(),
+        }
+    )
+
+
+@pytest.fixture(params=ROLES, ids=[role.name for role in ROLES])
+def role(request) -> Role:
+    return request.param
+
+
+@pytest.fixture
+def peers(httpserver) -> Peers:
+    return Peers(httpserver)
+
+
+@pytest.fixture
+def fuzzed_app(make_app, role, peers) -> tuple[Flask, Seeds]:
+    """The role's app, on the test's store and database, seeded."""
+    app = make_app(
+        PEER_REGISTRY_URL=peers.base_url, EDGE_SERVICE_URL=peers.base_url, **role.settings
+    )
+    return app, seed(app)
+
+
+@pytest.fixture
+def fuzzed_schema(fuzzed_app):
+    app, seeds = fuzzed_app
+    return schemathesis.openapi.from_wsgi("/openapi.json", app, config=schemathesis_config(seeds))
+
+
+@pytest.fixture
+def caller(role, fuzzed_app, peers) -> Caller:
+    return Caller(role, fuzzed_app[0], peers)
+
+
+@pytest.fixture(autouse=True)
+def node_id_for_schemathesis(request) -> None:
+    """Give the item the `_nodeid` attribute schemathesis' lazy schemas rename (pytest 9.2
+    derives `nodeid` from `_id` and no longer has it); reports keep pytest's own id."""
+    request.node._nodeid = request.node.nodeid
