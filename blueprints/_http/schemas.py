@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 def multipart_body(field: str, *, repeated: bool = False) -> dict:
     """The OpenAPI requestBody of a streamed multipart upload (parsed by hand, not by webargs)."""
     binary = {"type": "string", "format": "binary"}
-    schema = {"type": "array", "items": binary} if repeated else binary
+    schema = {"type": "array", "items": binary, "minItems": 1} if repeated else binary
     return {
         "required": True,
         "content": {

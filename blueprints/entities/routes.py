@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 
 from flask import request
@@ -52,6 +53,9 @@ FORM_BODY = {
         }
     },
 }
+# PUT replaces every field: the label is required there too (seed 004).
+REPLACE_BODY = copy.deepcopy(FORM_BODY)
+REPLACE_BODY["content"]["multipart/form-data"]["schema"]["required"] = ["is_collection", "label"]
 BINARY = {"200": {"description": "The file"}, "206": {"description": "A byte range"}}
 
 
@@ -118,7 +122,7 @@ def get_entity(args: dict, entity_id: str):
 
 @blp.route("/entity/<entity_id>", methods=["PUT"], parameters=entity_id_param())
 @requires(Need.WRITE)
-@blp.doc(security=WRITE_SECURITY, requestBody=FORM_BODY)
+@blp.doc(security=WRITE_SECURITY, requestBody=REPLACE_BODY)
 @blp.response(200, ItemRead)
 @blp.errors(400, 401, 403, 404, 409, 413, 415, 422)
 def replace_entity(entity_id: str):

@@ -41,6 +41,7 @@ SIMPLE_BODY = {
         "multipart/form-data": {
             "schema": {
                 "type": "object",
+                "anyOf": [{"required": ["file"]}, {"required": ["video"]}],
                 "properties": {
                     "file": {"type": "string", "format": "binary"},
                     "video": {"type": "string", "format": "binary", "description": "or here"},

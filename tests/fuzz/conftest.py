@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import uuid
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +32,10 @@ FUZZ_SEED = int(os.environ.get("FUZZ_SEED", "20261203"))
 FUZZ_CHECKS = os.environ.get("FUZZ_CHECKS", "documented")
 # `1` adds the coverage phase: every boundary value and missing field, deterministically.
 FUZZ_COVERAGE = os.environ.get("FUZZ_COVERAGE", "") == "1"
+# `1` adds the stateful run: sequences of calls linked by the ids they answer.
+FUZZ_STATEFUL = os.environ.get("FUZZ_STATEFUL", "") == "1"
+# Where to write the run's figures (operations, cases, statuses, minutes) as JSON.
+FUZZ_REPORT = os.environ.get("FUZZ_REPORT", "")
 
 
 @dataclass(frozen=True)
@@ -120,9 +128,16 @@ class Caller:
         if self.user_token:
             return {"Authorization": f"Bearer {self.user_token}"}
         if self.role.peer:
-            catalog_id = (case.path_parameters or {}).get("catalog_id")
-            return {"Authorization": f"Bearer {self.peer_token(catalog_id)}"}
+            return {"Authorization": f"Bearer {self.peer_token_for(case)}"}
         return {}
+
+    def peer_token_for(self, case: schemathesis.Case) -> str:
+        """A fresh token for a screenshot upload (tokens are spent); one token elsewhere."""
+        if case.operation.label == "POST /api/screenshot/{catalog_id}":
+            return self.peer_token((case.path_parameters or {}).get("catalog_id"))
+        if not self.peers.tokens:
+            self.peer_token("c1")
+        return self.peers.tokens[0]
 
     def peer_token(self, catalog_id: Any) -> str:
         """Offer a new screenshot request for the item to the peer; its token (else c1's)."""
@@ -159,13 +174,31 @@ def seed(app: Flask) -> Seeds:
     return seeds
 
 
+# With every check on (`make fuzz`), schema-valid requests must be accepted, except where
+# acceptance turns on what no JSON schema states: the bytes sent, or the state of the store.
+ACCEPTANCE_BEYOND_THE_SCHEMA = {
+    "POST /upload": "the file must decode as a video (else 415)",
+    "POST /api/v1/media/upload": "the file must be an allowed image or document (else 415)",
+    "POST /api/upload/simple/": "the file must decode as a video (else 415)",
+    "POST /api/screenshot/{catalog_id}": "the files must be images (else 415)",
+    "POST /entity/": "an image is required unless is_collection (400), and must be one (415)",
+    "PUT /entity/{entity_id}": "as POST /entity/, and is_collection never changes (400)",
+    "PATCH /entity/{entity_id}": "a parent_id must name an existing collection (422)",
+    "GET /entity/": "filter_param is `field:value` over named fields (422)",
+    "POST /api/v1/media/invoices/generate-pdf": "invoice_data values are printable scalars (422)",
+    "POST /api/multipart/{upload_id}/register-part/": "the part must be in storage (400)",
+    "POST /api/multipart/{upload_id}/complete/": "every listed part must be registered (400)",
+    "POST /api/multipart/create/": "a file name holds no `/`, control or invisible characters",
+}
+
+
 def schemathesis_config(seeds: Seeds) -> schemathesis.Config:
     """A fixed seed, derandomized, FUZZ_EXAMPLES per operation, checks per FUZZ_CHECKS."""
     phases: dict[str, Any] = {
         "examples": {"enabled": True},
         "fuzzing": {"enabled": True},
         "coverage": {"enabled": FUZZ_COVERAGE},
-        "stateful": {"enabled": False},
+        "stateful": {"enabled": FUZZ_STATEFUL, "max-steps": 8},
     }
     return schemathesis.Config.from_dict(
         {
@@ -175,8 +208,14 @@ def schemathesis_config(seeds: Seeds) -> schemathesis.Config:
                 "max-examples": FUZZ_EXAMPLES,
                 "deterministic": True,
                 "database": "none",
+                # Each role sends its own Authorization header (Caller), whatever the case.
+                "with-security-parameters": False,
             },
             "phases": phases,
+            "operations": [
+                {"include-name": name, "checks": {"positive_data_acceptance": {"enabled": False}}}
+                for name in ACCEPTANCE_BEYOND_THE_SCHEMA
+            ],
             **seeds.config(),
         }
     )
@@ -217,3 +256,40 @@ def node_id_for_schemathesis(request) -> None:
     """Give the item the `_nodeid` attribute schemathesis' lazy schemas rename (pytest 9.2
     derives `nodeid` from `_id` and no longer has it); reports keep pytest's own id."""
     request.node._nodeid = request.node.nodeid
+
+
+class Tally:
+    """Counts what the run sent and got back, per role and status, for docs/benchmarks.md."""
+
+    def __init__(self) -> None:
+        self.cases: Counter[str] = Counter()
+        self.statuses: Counter[int] = Counter()
+        self.operations: set[str] = set()
+
+    def add(self, role: str, case: schemathesis.Case, status: int) -> None:
+        self.cases[role] += 1
+        self.statuses[status] += 1
+        self.operations.add(case.operation.label)
+
+    def summary(self, seconds: float) -> dict[str, Any]:
+        return {
+            "examples_per_operation": FUZZ_EXAMPLES,
+            "checks": FUZZ_CHECKS,
+            "coverage_phase": FUZZ_COVERAGE,
+            "stateful": FUZZ_STATEFUL,
+            "operations": len(self.operations),
+            "cases": sum(self.cases.values()),
+            "cases_per_role": dict(self.cases),
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "minutes": round(seconds / 60, 1),
+        }
+
+
+@pytest.fixture(scope="session")
+def tally() -> Iterator[Tally]:
+    """Count the run's cases; with FUZZ_REPORT=<path>, write the figures there as JSON."""
+    counts, started = Tally(), time.monotonic()
+    yield counts
+    if FUZZ_REPORT and counts.cases:
+        summary = counts.summary(time.monotonic() - started)
+        Path(FUZZ_REPORT).write_text(json.dumps(summary, indent=2) + "\n")
