@@ -86,3 +86,12 @@ def error_doc_callback(style: ErrorStyle, *, uses_storage: bool) -> Callable[...
         return doc
 
     return complete
+
+
+def download_responses(body: str) -> dict[str, dict[str, str]]:
+    """The success answers of a download served by send_object (blueprints/_http/streaming.py)."""
+    return {
+        "200": {"description": body},
+        "206": {"description": "A byte range (Range, If-Range)"},
+        "304": {"description": "Not modified: the If-None-Match ETag is current"},
+    }

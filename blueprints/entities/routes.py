@@ -9,6 +9,7 @@ from flask import request
 
 from blueprints._http.api import ENTITIES, Blueprint
 from blueprints._http.context import services
+from blueprints._http.documented import download_responses
 from blueprints._http.paging import pagination
 from blueprints._http.streaming import send_object
 from blueprints.entities.access import READ_SECURITY, WRITE_SECURITY, actor, requires
@@ -56,7 +57,7 @@ FORM_BODY = {
 # PUT replaces every field: the label is required there too (seed 004).
 REPLACE_BODY = copy.deepcopy(FORM_BODY)
 REPLACE_BODY["content"]["multipart/form-data"]["schema"]["required"] = ["is_collection", "label"]
-BINARY = {"200": {"description": "The file"}, "206": {"description": "A byte range"}}
+BINARY = download_responses("The file")
 
 
 def entity_id_param() -> list[dict]:

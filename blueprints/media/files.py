@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 
 from blueprints._http.api import FASTAPI, REQUIRED_MESSAGE, Blueprint
 from blueprints._http.context import current_user, services
+from blueprints._http.documented import download_responses
 from blueprints._http.multipart import MultipartForm
 from blueprints._http.paging import pagination
 from blueprints._http.schemas import multipart_body
@@ -45,7 +46,7 @@ UPLOAD_BODY["content"]["multipart/form-data"]["schema"]["properties"].update(
         "expires_in": {"type": "integer", "minimum": 1, "description": "seconds until it expires"},
     }
 )
-BINARY = {"200": {"description": "The bytes"}, "206": {"description": "A byte range"}}
+BINARY = download_responses("The bytes")
 # Shown inline by browsers; anything else is offered as a download.
 INLINE_TYPES = ("image", "pdf")
 

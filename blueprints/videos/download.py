@@ -9,13 +9,14 @@ from flask_jwt_extended import jwt_required
 
 from blueprints._http.api import Blueprint
 from blueprints._http.context import current_user, services
+from blueprints._http.documented import download_responses
 from blueprints._http.schemas import SignedUrlRead
 from blueprints._http.streaming import send_object
 from services.core.transfer import content_disposition
 
 blp = Blueprint("download", __name__, description="Download, stream and signed URLs")
 
-BINARY = {"200": {"description": "The bytes"}, "206": {"description": "A byte range"}}
+BINARY = download_responses("The bytes")
 
 
 def _send(filename: str, *, attachment: bool):

@@ -192,6 +192,22 @@ ACCEPTANCE_BEYOND_THE_SCHEMA = {
 }
 
 
+# Flask answers OPTIONS with every method of every route the path matches, and
+# /api/v1/media/upload also matches /api/v1/media/{media_id} (GET, DELETE: a 404 for the
+# id "upload", which no media has: ids are UUIDs). The Allow header says so, truthfully.
+ALLOW_OF_OVERLAPPING_ROUTES = {"POST /api/v1/media/upload"}
+
+
+def checks_off() -> dict[str, list[str]]:
+    """The checks each operation is spared under `make fuzz`, for the reasons above."""
+    spared: dict[str, list[str]] = {}
+    for name in ACCEPTANCE_BEYOND_THE_SCHEMA:
+        spared.setdefault(name, []).append("positive_data_acceptance")
+    for name in ALLOW_OF_OVERLAPPING_ROUTES:
+        spared.setdefault(name, []).append("allow_header_conformance")
+    return spared
+
+
 def schemathesis_config(seeds: Seeds) -> schemathesis.Config:
     """A fixed seed, derandomized, FUZZ_EXAMPLES per operation, checks per FUZZ_CHECKS."""
     phases: dict[str, Any] = {
@@ -213,8 +229,8 @@ def schemathesis_config(seeds: Seeds) -> schemathesis.Config:
             },
             "phases": phases,
             "operations": [
-                {"include-name": name, "checks": {"positive_data_acceptance": {"enabled": False}}}
-                for name in ACCEPTANCE_BEYOND_THE_SCHEMA
+                {"include-name": name, "checks": {check: {"enabled": False} for check in checks}}
+                for name, checks in checks_off().items()
             ],
             **seeds.config(),
         }
