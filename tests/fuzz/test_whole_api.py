@@ -12,7 +12,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.fuzz.conftest import FUZZ_CHECKS, FUZZ_EXAMPLES, FUZZ_STATEFUL
+from tests.fuzz.settings import FUZZ_CHECKS, FUZZ_EXAMPLES, FUZZ_STATEFUL
 
 # What `make test` holds the API to; `make fuzz` (FUZZ_CHECKS=all) adds schemathesis' others.
 DOCUMENTED = [
