@@ -34,7 +34,7 @@ vendor: $(STAMP)
 
 # The long fuzz run: FUZZ_EXAMPLES per operation and role, every schemathesis check, the
 # coverage phase and the stateful run (tests/fuzz/). `make test` runs the short one.
-FUZZ_EXAMPLES ?= 30
+FUZZ_EXAMPLES ?= 100
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_CHECKS=all FUZZ_COVERAGE=1 FUZZ_STATEFUL=1 \
 		$(BIN)/python -m pytest -q tests/fuzz
