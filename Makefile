@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 export HOST PORT
 
-.PHONY: run test lint bench screenshots vendor clean soak
+.PHONY: run test lint bench screenshots vendor clean soak fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ screenshots: $(STAMP)
 
 vendor: $(STAMP)
 	$(BIN)/python scripts/refresh_vendor.py
+
+# The long fuzz run: FUZZ_EXAMPLES per operation and role, every schemathesis check, the
+# coverage phase and the stateful run (tests/fuzz/). `make test` runs the short one.
+FUZZ_EXAMPLES ?= 100
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_CHECKS=all FUZZ_COVERAGE=1 FUZZ_STATEFUL=1 \
+		$(BIN)/python -m pytest -q tests/fuzz
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
-from flask_smorest import Api
 
 from app.auth import configure_jwt, init_auth
 from app.cli import register_cli
@@ -19,6 +18,7 @@ from app.logging import configure_logging
 from app.wiring import build_services
 from app.wiring.media import install_media_limits
 from blueprints import events, health, signed
+from blueprints._http.api import Api
 from blueprints.entities import admin as entity_admin
 from blueprints.entities import previews as entity_previews
 from blueprints.entities import routes as entities

@@ -6,7 +6,6 @@ from flask import Response, request
 
 from blueprints._http.api import Blueprint, read_json_body
 from blueprints._http.context import services
-from blueprints._http.schemas import ErrorRead
 from services.core.errors import InvalidRequest
 
 blp = Blueprint("events", __name__, description="Pub/Sub push endpoints")
@@ -39,11 +38,7 @@ ENVELOPE = {
 
 @blp.route("/events/pubsub/<topic>", methods=["POST"])
 @blp.doc(requestBody=ENVELOPE, responses={"204": {"description": "Handled or already handled"}})
-@blp.alt_response(400, schema=ErrorRead)
-@blp.alt_response(401, schema=ErrorRead)
-@blp.alt_response(404, schema=ErrorRead)
-@blp.alt_response(413, schema=ErrorRead)
-@blp.alt_response(503, schema=ErrorRead)
+@blp.errors(400, 401, 404, 413, 503)
 def receive_push(topic: str):
     """Verify the push's OIDC token and hand the message to the topic's handler."""
     services().push_verifier.verify(request.headers.get("Authorization"))

@@ -7,7 +7,7 @@ from blueprints._http.context import services
 from blueprints._http.schemas import HealthRead, ReadyRead
 from services.core.errors import StorageUnavailable
 
-blp = Blueprint("health", __name__, description="Probes")
+blp = Blueprint("health", __name__, description="Probes", uses_storage=False)
 
 
 @blp.route("/health", methods=["GET"])

@@ -6,7 +6,7 @@ from flask import Response, request
 
 from blueprints._http.api import Blueprint
 from blueprints._http.context import services
-from blueprints._http.schemas import ErrorRead
+from blueprints._http.documented import download_responses
 from blueprints._http.streaming import send_object
 from services.core.transfer import content_disposition
 
@@ -21,9 +21,8 @@ PUT_RESPONSES = {
 
 
 @blp.route("/signed/<path:object_name>", methods=["GET"])
-@blp.doc(responses={"200": {"description": "The bytes"}, "206": {"description": "A range"}})
-@blp.alt_response(403, schema=ErrorRead)
-@blp.alt_response(404, schema=ErrorRead)
+@blp.doc(responses=download_responses("The bytes"))
+@blp.errors(403, 404, 416)
 def read_signed(object_name: str):
     """Serve an object to the holder of an unexpired, untampered signed GET URL."""
     download = services().signed.open_download(object_name, request.args)
@@ -40,9 +39,7 @@ def read_signed(object_name: str):
 
 @blp.route("/signed/<path:object_name>", methods=["PUT"])
 @blp.doc(responses=PUT_RESPONSES)
-@blp.alt_response(403, schema=ErrorRead)
-@blp.alt_response(404, schema=ErrorRead)
-@blp.alt_response(413, schema=ErrorRead)
+@blp.errors(403, 404, 408, 413)
 def write_signed(object_name: str):
     """Store the streamed body under the object of an unexpired signed PUT URL."""
     info = services().signed.receive(

@@ -12,6 +12,7 @@ import flask_smorest
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from blueprints._http import documented
 from services.core.nesting import MAX_DEPTH, nested_deeper_than
 
 # JSON bodies are small documents; uploads never come as JSON.
@@ -137,11 +138,48 @@ class BoundedJsonParser(FlaskParser):
         return read_json_body(req)
 
 
+class Api(flask_smorest.Api):
+    """flask-smorest's Api without its `default` error response: ours are per status."""
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
 class Blueprint(flask_smorest.Blueprint):
-    """A flask-smorest blueprint that names the error shape of its API."""
+    """A flask-smorest blueprint that names the error shape of its API.
+
+    Its operations document their errors in that shape: `@blp.errors(404, 409)` for the
+    statuses a view answers, and blueprints/_http/documented.py adds those that follow from
+    how an operation is built (401, validation, 408/413 for bodies, 503). `uses_storage`
+    is False only for blueprints that never touch a store (liveness).
+    """
 
     ARGUMENTS_PARSER = BoundedJsonParser()
 
-    def __init__(self, *args: Any, error_style: ErrorStyle = DEFAULT_STYLE, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        error_style: ErrorStyle = DEFAULT_STYLE,
+        uses_storage: bool = True,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.error_style = error_style
+        self._prepare_doc_cbks.append(
+            documented.error_doc_callback(error_style, uses_storage=uses_storage)
+        )
+
+    def arguments(self, schema: Any, **kwargs: Any) -> Callable:
+        """flask-smorest's arguments, documenting the API's own validation status."""
+        kwargs.setdefault("error_status_code", self.error_style.validation_status)
+        return super().arguments(schema, **kwargs)
+
+    def errors(self, *statuses: int) -> Callable:
+        """Document that the view answers these error statuses, in the API's shape."""
+
+        def decorate(view: Callable) -> Callable:
+            for status in reversed(statuses):
+                schema = documented.error_schema(self.error_style, status)
+                view = self.alt_response(status, schema=schema)(view)
+            return view
+
+        return decorate

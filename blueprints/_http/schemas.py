@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 def multipart_body(field: str, *, repeated: bool = False) -> dict:
     """The OpenAPI requestBody of a streamed multipart upload (parsed by hand, not by webargs)."""
     binary = {"type": "string", "format": "binary"}
-    schema = {"type": "array", "items": binary} if repeated else binary
+    schema = {"type": "array", "items": binary, "minItems": 1} if repeated else binary
     return {
         "required": True,
         "content": {
@@ -98,3 +98,31 @@ class ReadyRead(Schema):
     status = fields.String(metadata={"example": "ready"})
     down = fields.List(fields.String())
     checks = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class ValidationDetailRead(Schema):
+    """FastAPI's 422: a list of {loc, msg, type}, or one message for a rule of the data."""
+
+    detail = fields.Raw(
+        required=True,
+        metadata={
+            "oneOf": [
+                {"type": "string"},
+                {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["loc", "msg", "type"],
+                        "properties": {
+                            "loc": {
+                                "type": "array",
+                                "items": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+                            },
+                            "msg": {"type": "string"},
+                            "type": {"type": "string"},
+                        },
+                    },
+                },
+            ]
+        },
+    )

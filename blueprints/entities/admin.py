@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from blueprints._http.api import ENTITIES, Blueprint
 from blueprints._http.context import services
-from blueprints._http.schemas import DetailRead
 from blueprints.entities.access import WRITE_SECURITY, actor, requires
 from blueprints.entities.schemas import ConfigRead, ReadAuthArgs, ReadAuthRead
 from services.entities import Need
@@ -21,8 +20,7 @@ blp = Blueprint(
 @requires(Need.ADMIN)
 @blp.doc(security=WRITE_SECURITY)
 @blp.response(200, ConfigRead)
-@blp.alt_response(401, schema=DetailRead)
-@blp.alt_response(403, schema=DetailRead)
+@blp.errors(401, 403)
 def read_config():
     """Whether entity reads need a token, and who last changed that."""
     return services().entities.access.read_auth.state()
@@ -33,8 +31,7 @@ def read_config():
 @blp.doc(security=WRITE_SECURITY)
 @blp.arguments(ReadAuthArgs, location="json")
 @blp.response(200, ReadAuthRead)
-@blp.alt_response(401, schema=DetailRead)
-@blp.alt_response(403, schema=DetailRead)
+@blp.errors(401, 403)
 def set_read_auth(args: dict):
     """Turn read authentication on or off for every instance (seen within 5 seconds)."""
     state = services().entities.access.read_auth.set(args["enabled"], actor())

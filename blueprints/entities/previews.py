@@ -6,7 +6,6 @@ from flask import request, url_for
 
 from blueprints._http.api import ENTITIES, Blueprint
 from blueprints._http.context import services
-from blueprints._http.schemas import DetailRead
 from blueprints._http.streaming import send_object
 from blueprints.entities.access import READ_SECURITY, requires, requires_read_or_file_token
 from blueprints.entities.routes import entity_id_of, entity_id_param
@@ -31,10 +30,7 @@ CURRENT_CACHE = "private, no-cache"
 @requires_read_or_file_token
 @blp.doc(security=READ_SECURITY, responses=JPEG)
 @blp.arguments(SignedVersionArgs, location="query")
-@blp.alt_response(403, schema=DetailRead)
-@blp.alt_response(404, schema=DetailRead)
-@blp.alt_response(415, schema=DetailRead)
-@blp.alt_response(503, schema=DetailRead)
+@blp.errors(403, 404, 415, 503)
 def entity_thumbnail(args: dict, entity_id: str):
     """A JPEG of the image, or of a video's frame at about 10%; made once, kept beside it."""
     entities = services().entities
@@ -55,7 +51,7 @@ def entity_thumbnail(args: dict, entity_id: str):
 @blp.doc(security=READ_SECURITY)
 @blp.arguments(VersionArgs, location="query")
 @blp.response(200, FileUrlRead)
-@blp.alt_response(404, schema=DetailRead)
+@blp.errors(404)
 def entity_file_url(args: dict, entity_id: str):
     """Short-lived URLs of the file and thumbnail of a version (the current one by default).
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import re
 
 from flask import request
 
 from blueprints._http.api import ENTITIES, Blueprint
 from blueprints._http.context import services
+from blueprints._http.documented import download_responses
 from blueprints._http.paging import pagination
-from blueprints._http.schemas import DetailRead
 from blueprints._http.streaming import send_object
 from blueprints.entities.access import (
     READ_SECURITY,
@@ -60,7 +61,10 @@ FORM_BODY = {
         }
     },
 }
-BINARY = {"200": {"description": "The file"}, "206": {"description": "A byte range"}}
+# PUT replaces every field: the label is required there too (seed 004).
+REPLACE_BODY = copy.deepcopy(FORM_BODY)
+REPLACE_BODY["content"]["multipart/form-data"]["schema"]["required"] = ["is_collection", "label"]
+BINARY = download_responses("The file")
 
 
 def entity_id_param() -> list[dict]:
@@ -86,8 +90,7 @@ def entity_id_of(text: str) -> int:
 @blp.doc(security=READ_SECURITY)
 @blp.arguments(EntityListArgs, location="query")
 @blp.response(200, EntityListRead)
-@blp.alt_response(401, schema=DetailRead)
-@blp.alt_response(403, schema=DetailRead)
+@blp.errors(401, 403)
 def list_entities(args: dict):
     """List entities, id ascending: filter, search, soft-deleted ones, past versions."""
     query = ListQuery(
@@ -106,12 +109,7 @@ def list_entities(args: dict):
 @requires(Need.WRITE)
 @blp.doc(security=WRITE_SECURITY, requestBody=FORM_BODY)
 @blp.response(201, ItemRead)
-@blp.alt_response(400, schema=DetailRead)
-@blp.alt_response(401, schema=DetailRead)
-@blp.alt_response(403, schema=DetailRead)
-@blp.alt_response(409, schema=DetailRead)
-@blp.alt_response(413, schema=DetailRead)
-@blp.alt_response(415, schema=DetailRead)
+@blp.errors(400, 401, 403, 409, 413, 415, 422)
 def create_entity():
     """Create an entity: a collection, or an image or video (field `image`), streamed."""
     entities = services().entities
@@ -124,7 +122,7 @@ def create_entity():
 @blp.doc(security=READ_SECURITY)
 @blp.arguments(VersionArgs, location="query")
 @blp.response(200, ItemRead)
-@blp.alt_response(404, schema=DetailRead)
+@blp.errors(401, 403, 404, 422)
 def get_entity(args: dict, entity_id: str):
     """One entity, as it is now or as it was in `version`."""
     return services().entities.get(entity_id_of(entity_id), args.get("version"))
@@ -132,11 +130,9 @@ def get_entity(args: dict, entity_id: str):
 
 @blp.route("/entity/<entity_id>", methods=["PUT"], parameters=entity_id_param())
 @requires(Need.WRITE)
-@blp.doc(security=WRITE_SECURITY, requestBody=FORM_BODY)
+@blp.doc(security=WRITE_SECURITY, requestBody=REPLACE_BODY)
 @blp.response(200, ItemRead)
-@blp.alt_response(400, schema=DetailRead)
-@blp.alt_response(404, schema=DetailRead)
-@blp.alt_response(409, schema=DetailRead)
+@blp.errors(400, 401, 403, 404, 409, 413, 415, 422)
 def replace_entity(entity_id: str):
     """Replace every field (omitted optional ones become null), and the file if one is sent."""
     number, entities = entity_id_of(entity_id), services().entities
@@ -149,7 +145,7 @@ def replace_entity(entity_id: str):
 @blp.doc(security=WRITE_SECURITY)
 @blp.arguments(EntityPatchArgs, location="json")
 @blp.response(200, ItemRead)
-@blp.alt_response(404, schema=DetailRead)
+@blp.errors(401, 403, 404, 422)
 def patch_entity(args: dict, entity_id: str):
     """Change the fields given in `body`; `is_deleted` soft-deletes or restores."""
     return services().entities.patch(actor(), entity_id_of(entity_id), args["body"])
@@ -159,8 +155,7 @@ def patch_entity(args: dict, entity_id: str):
 @requires(Need.WRITE)
 @blp.doc(security=WRITE_SECURITY)
 @blp.response(200, ItemRead)
-@blp.alt_response(404, schema=DetailRead)
-@blp.alt_response(409, schema=DetailRead)
+@blp.errors(401, 403, 404, 409, 422)
 def delete_entity(entity_id: str):
     """Delete the entity, its history and its files for good (not recoverable)."""
     return services().entities.delete(entity_id_of(entity_id))
@@ -170,7 +165,7 @@ def delete_entity(entity_id: str):
 @requires(Need.READ)
 @blp.doc(security=READ_SECURITY)
 @blp.response(200, VersionRead(many=True))
-@blp.alt_response(404, schema=DetailRead)
+@blp.errors(401, 403, 404, 422)
 def list_versions(entity_id: str):
     """Every version of the entity, oldest first."""
     return services().entities.versions(entity_id_of(entity_id))
@@ -180,9 +175,7 @@ def list_versions(entity_id: str):
 @requires_read_or_file_token
 @blp.doc(security=READ_SECURITY, responses=BINARY)
 @blp.arguments(SignedVersionArgs, location="query")
-@blp.alt_response(403, schema=DetailRead)
-@blp.alt_response(404, schema=DetailRead)
-@blp.alt_response(416, schema=DetailRead)
+@blp.errors(401, 403, 404, 416, 422)
 def download_file(args: dict, entity_id: str):
     """Stream the entity's file (or a version's), with ranges and ETag; `token` from file-url."""
     entities = services().entities

@@ -12,9 +12,10 @@ from marshmallow import ValidationError
 
 from blueprints._http.api import FASTAPI, REQUIRED_MESSAGE, Blueprint
 from blueprints._http.context import current_user, services
+from blueprints._http.documented import download_responses
 from blueprints._http.multipart import MultipartForm
 from blueprints._http.paging import pagination
-from blueprints._http.schemas import DetailRead, multipart_body
+from blueprints._http.schemas import multipart_body
 from blueprints._http.streaming import send_object
 from blueprints.media.limits import add_retry_after, check_rate_limit, client_address
 from blueprints.media.schemas import (
@@ -46,7 +47,7 @@ UPLOAD_BODY["content"]["multipart/form-data"]["schema"]["properties"].update(
         "expires_in": {"type": "integer", "minimum": 1, "description": "seconds until it expires"},
     }
 )
-BINARY = {"200": {"description": "The bytes"}, "206": {"description": "A byte range"}}
+BINARY = download_responses("The bytes")
 # Shown inline by browsers; anything else is offered as a download.
 INLINE_TYPES = ("image", "pdf")
 # A file's bytes never change under its id, so neither does its thumbnail: browsers may
@@ -91,13 +92,7 @@ def _missing_file() -> None:
 @jwt_required()
 @blp.doc(requestBody=UPLOAD_BODY, security=SECURITY)
 @blp.response(201, MediaRead)
-@blp.alt_response(400, schema=DetailRead)
-@blp.alt_response(401, schema=DetailRead)
-@blp.alt_response(403, schema=DetailRead)
-@blp.alt_response(413, schema=DetailRead)
-@blp.alt_response(415, schema=DetailRead)
-@blp.alt_response(422, schema=DetailRead)
-@blp.alt_response(429, schema=DetailRead)
+@blp.errors(400, 401, 403, 413, 415, 422, 429)
 def upload_media():
     """Upload one file (field `file`): its type is judged by its bytes; streamed, not buffered."""
     user = current_user()
@@ -120,8 +115,7 @@ class MediaFile(MethodView):
     @jwt_required()
     @blp.doc(security=SECURITY)
     @blp.response(200, MediaDetailRead)
-    @blp.alt_response(401, schema=DetailRead)
-    @blp.alt_response(404, schema=DetailRead)
+    @blp.errors(401, 404)
     def get(self, media_id: str):
         """The file's metadata and a download URL that needs no Authorization header."""
         library = services().media.library
@@ -135,8 +129,7 @@ class MediaFile(MethodView):
     @jwt_required()
     @blp.doc(security=SECURITY)
     @blp.response(204)
-    @blp.alt_response(401, schema=DetailRead)
-    @blp.alt_response(404, schema=DetailRead)
+    @blp.errors(401, 404)
     def delete(self, media_id: str):
         """Delete the file and give its bytes back to the owner's quota."""
         services().media.library.delete(current_user(), media_id)
@@ -144,11 +137,7 @@ class MediaFile(MethodView):
 
 @blp.route("/api/v1/media/<media_id>/download", methods=["GET"])
 @blp.doc(security=[{"bearerAuth": []}, {}], parameters=TOKEN_PARAM, responses=BINARY)
-@blp.alt_response(401, schema=DetailRead)
-@blp.alt_response(403, schema=DetailRead)
-@blp.alt_response(404, schema=DetailRead)
-@blp.alt_response(416, schema=DetailRead)
-@blp.alt_response(429, schema=DetailRead)
+@blp.errors(401, 403, 404, 416, 429)
 def download_media(media_id: str):
     """The bytes: for the owner or an admin, a holder of a download token, or anyone if public."""
     library = services().media.library
@@ -167,12 +156,7 @@ def download_media(media_id: str):
 
 @blp.route("/api/v1/media/<media_id>/thumbnail", methods=["GET"])
 @blp.doc(security=[{"bearerAuth": []}, {}], parameters=TOKEN_PARAM, responses=JPEG)
-@blp.alt_response(401, schema=DetailRead)
-@blp.alt_response(403, schema=DetailRead)
-@blp.alt_response(404, schema=DetailRead)
-@blp.alt_response(415, schema=DetailRead)
-@blp.alt_response(429, schema=DetailRead)
-@blp.alt_response(503, schema=DetailRead)
+@blp.errors(401, 403, 404, 415, 429, 503)
 def media_thumbnail(media_id: str):
     """A JPEG thumbnail of an image, for whoever may download it; made once, kept beside it."""
     library = services().media.library
@@ -193,8 +177,7 @@ def media_thumbnail(media_id: str):
 @blp.doc(security=SECURITY)
 @blp.arguments(MediaListArgs, location="query", as_kwargs=True)
 @blp.response(200, MediaListRead)
-@blp.alt_response(401, schema=DetailRead)
-@blp.alt_response(422, schema=DetailRead)
+@blp.errors(401, 422)
 def list_media(page: int, limit: int, **filters: Any):
     """The caller's files (an admin's: everyone's), newest first, filtered and paged."""
     if filters.get("context_id") is not None:

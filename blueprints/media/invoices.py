@@ -10,7 +10,6 @@ from flask_jwt_extended import jwt_required
 
 from blueprints._http.api import FASTAPI, Blueprint
 from blueprints._http.context import current_user, services
-from blueprints._http.schemas import DetailRead
 from blueprints.media.schemas import InvoiceArgs, InvoiceRead
 from blueprints.media.urls import media_url
 from services.core.errors import Forbidden
@@ -43,10 +42,7 @@ def internal_only(view: Callable[..., Any]) -> Callable[..., Any]:
 @blp.arguments(InvoiceArgs, location="json")
 @blp.response(201, InvoiceRead)
 @blp.alt_response(200, schema=InvoiceRead, description="Generated before: the same file")
-@blp.alt_response(401, schema=DetailRead)
-@blp.alt_response(403, schema=DetailRead)
-@blp.alt_response(409, schema=DetailRead)
-@blp.alt_response(422, schema=DetailRead)
+@blp.errors(401, 403, 409, 422)
 def generate_invoice_pdf(body: dict[str, Any]):
     """Generate (once per invoice_id) the invoice's PDF; a repeat answers the same file."""
     request = InvoiceRequest(str(body["invoice_id"]), body["invoice_number"], body["invoice_data"])

@@ -79,12 +79,23 @@ class InvoiceArgs(Schema):
     invoice_number = fields.String(
         required=True,
         validate=_service_check(check_invoice_number),
-        metadata={"example": "FY26-27-INV-000001"},
+        metadata={"example": "FY26-27-INV-000001", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
     )
     invoice_data = fields.Dict(
         required=True,
         validate=_service_check(check_invoice_data, nested=True),
         metadata={
+            # The shape check_invoice_data holds it to (values: strings, numbers, booleans).
+            "required": ["subscriber", "line_items", "totals"],
+            "properties": {
+                "subscriber": {"type": "object"},
+                "line_items": {
+                    "type": "array",
+                    "maxItems": 500,
+                    "items": {"type": "object", "required": ["description"]},
+                },
+                "totals": {"type": "object", "maxProperties": 50},
+            },
             "example": {
                 "subscriber": {"name": "Asha Verma", "address": ["12 MG Road", "Bengaluru"]},
                 "line_items": [
@@ -96,7 +107,7 @@ class InvoiceArgs(Schema):
                     }
                 ],
                 "totals": {"subtotal": "999.00", "tax": "179.82", "total": "1178.82"},
-            }
+            },
         },
     )
 

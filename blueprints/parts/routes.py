@@ -13,7 +13,6 @@ from flask_jwt_extended import jwt_required
 from blueprints._http.api import DRF, Blueprint
 from blueprints._http.context import current_user, services
 from blueprints._http.multipart import MultipartForm
-from blueprints._http.schemas import DetailRead
 from blueprints.parts.schemas import (
     MultipartAbortRead,
     MultipartCompleteArgs,
@@ -42,6 +41,7 @@ SIMPLE_BODY = {
         "multipart/form-data": {
             "schema": {
                 "type": "object",
+                "anyOf": [{"required": ["file"]}, {"required": ["video"]}],
                 "properties": {
                     "file": {"type": "string", "format": "binary"},
                     "video": {"type": "string", "format": "binary", "description": "or here"},
@@ -54,22 +54,11 @@ SIMPLE_BODY = {
 VIDEO_FIELDS = {"file": 1, "video": 1}
 
 
-def _errors(*statuses: int):
-    """Document each status as a {"detail": ...} answer."""
-
-    def decorate(view):
-        for status in statuses:
-            view = blp.alt_response(status, schema=DetailRead)(view)
-        return view
-
-    return decorate
-
-
 @blp.route("/api/upload/simple/", methods=["POST"])
 @jwt_required()
 @blp.doc(requestBody=SIMPLE_BODY, **SECURED)
 @blp.response(201, SimpleUploadRead)
-@_errors(400, 401, 403, 408, 413, 415)
+@blp.errors(400, 401, 403, 408, 413, 415)
 def upload_simple():
     """Upload a whole recording in one request (form field `file`, or `video`), streamed."""
     form = MultipartForm(
@@ -89,7 +78,7 @@ def upload_simple():
 @blp.arguments(MultipartCreateArgs, location="json")
 @blp.doc(**SECURED)
 @blp.response(201, MultipartSessionRead)
-@_errors(400, 401, 403, 413)
+@blp.errors(400, 401, 403, 413)
 def create_session(args: dict[str, Any]):
     """Open an upload session; a declared `size` is reserved against quota and bandwidth now."""
     session = services().parts.create(
@@ -103,7 +92,7 @@ def create_session(args: dict[str, Any]):
 @blp.arguments(MultipartPresignArgs, location="json")
 @blp.doc(**SECURED)
 @blp.response(200, MultipartPresignRead)
-@_errors(400, 401, 404, 409)
+@blp.errors(400, 401, 404, 409)
 def presign_part(args: dict[str, Any], upload_id: str):
     """A signed URL to PUT one part (1..10000) straight to storage; it answers an ETag."""
     presigned = services().parts.presign(current_user(), upload_id, args["part_number"])
@@ -122,7 +111,7 @@ def presign_part(args: dict[str, Any], upload_id: str):
 @blp.arguments(MultipartRegisterArgs, location="json")
 @blp.doc(**SECURED)
 @blp.response(200, MultipartOkRead)
-@_errors(400, 401, 403, 404, 409, 413)
+@blp.errors(400, 401, 403, 404, 409, 413)
 def register_part(args: dict[str, Any], upload_id: str):
     """Record an uploaded part once storage holds it with this ETag; again replaces it."""
     services().parts.register(current_user(), upload_id, args["part_number"], args["etag"])
@@ -134,7 +123,7 @@ def register_part(args: dict[str, Any], upload_id: str):
 @blp.arguments(MultipartCompleteArgs, location="json")
 @blp.doc(**SECURED)
 @blp.response(200, MultipartResultRead)
-@_errors(400, 401, 403, 404, 409, 413, 415)
+@blp.errors(400, 401, 403, 404, 409, 413, 415)
 def complete_upload(args: dict[str, Any], upload_id: str):
     """Compose the listed parts into a video in the caller's library; repeating it is safe."""
     listed = [ListedPart(p["part_number"], p["etag"]) for p in args["parts"] or []]
@@ -145,7 +134,7 @@ def complete_upload(args: dict[str, Any], upload_id: str):
 @jwt_required()
 @blp.doc(**SECURED)
 @blp.response(200, MultipartStatusRead)
-@_errors(401, 404)
+@blp.errors(401, 404)
 def session_status(upload_id: str):
     """The session, its registered parts and bytes: what a client resuming needs."""
     session = services().parts.status(current_user(), upload_id)
@@ -162,7 +151,7 @@ def session_status(upload_id: str):
 @jwt_required()
 @blp.doc(**SECURED)
 @blp.response(200, MultipartAbortRead)
-@_errors(401, 404, 409)
+@blp.errors(401, 404, 409)
 def abort_upload(upload_id: str):
     """Abort the session: its parts are deleted and its reservation given back."""
     services().parts.abort(current_user(), upload_id)

@@ -16,7 +16,7 @@ class LenientSchema(Schema):
 
 
 class MultipartCreateArgs(LenientSchema):
-    filename = fields.String(required=True, metadata={"example": "recording.webm"})
+    filename = fields.String(required=True, metadata={"example": "recording.webm", "minLength": 1})
     content_type = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=255)
     )

@@ -11,7 +11,7 @@ from flask_jwt_extended import jwt_required
 from blueprints._http.api import FASTAPI, Blueprint
 from blueprints._http.context import services
 from blueprints._http.multipart import MultipartForm
-from blueprints._http.schemas import DetailRead, multipart_body
+from blueprints._http.schemas import multipart_body
 from blueprints.screenshots.schemas import ScreenshotListRead, ScreenshotUploadRead
 
 blp = Blueprint(
@@ -25,11 +25,7 @@ UPLOAD_BODY = multipart_body("files", repeated=True)
 class Screenshots(MethodView):
     @blp.doc(requestBody=UPLOAD_BODY, security=[{"bearerAuth": []}])
     @blp.response(200, ScreenshotUploadRead)
-    @blp.alt_response(400, schema=DetailRead)
-    @blp.alt_response(401, schema=DetailRead)
-    @blp.alt_response(403, schema=DetailRead)
-    @blp.alt_response(413, schema=DetailRead)
-    @blp.alt_response(415, schema=DetailRead)
+    @blp.errors(400, 401, 403, 413, 415)
     def post(self, catalog_id: str):
         """Upload screenshots (repeatable field `files`) with a peer's one-time token."""
         form = MultipartForm(request.stream, request.content_type or "", files={"files": None})
@@ -47,7 +43,7 @@ class Screenshots(MethodView):
     @jwt_required()
     @blp.doc(security=[{"bearerAuth": []}])
     @blp.response(200, ScreenshotListRead)
-    @blp.alt_response(401, schema=DetailRead)
+    @blp.errors(401)
     def get(self, catalog_id: str):
         """List a catalog item's screenshots as fresh signed URLs."""
         urls = services().screenshots.list_urls(catalog_id)

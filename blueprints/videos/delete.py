@@ -6,7 +6,7 @@ from flask_jwt_extended import jwt_required
 
 from blueprints._http.api import Blueprint
 from blueprints._http.context import current_user, services
-from blueprints._http.schemas import DeleteArgs, DeleteRead, ErrorRead
+from blueprints._http.schemas import DeleteArgs, DeleteRead
 
 blp = Blueprint("delete", __name__, description="Video deletion")
 
@@ -16,10 +16,7 @@ blp = Blueprint("delete", __name__, description="Video deletion")
 @blp.doc(security=[{"bearerAuth": []}])
 @blp.arguments(DeleteArgs, location="json", unknown="exclude")
 @blp.response(200, DeleteRead)
-@blp.alt_response(400, schema=ErrorRead)
-@blp.alt_response(401, schema=ErrorRead)
-@blp.alt_response(404, schema=ErrorRead)
-@blp.alt_response(503, schema=ErrorRead)
+@blp.errors(400, 401, 404, 503)
 def delete_file(args):
     """Delete a video by name, giving its storage back to the quota."""
     user = current_user()

@@ -9,15 +9,15 @@ from flask_jwt_extended import jwt_required
 
 from blueprints._http.api import Blueprint
 from blueprints._http.context import current_user, services
-from blueprints._http.schemas import ErrorRead, SignedUrlRead
+from blueprints._http.documented import download_responses
+from blueprints._http.schemas import SignedUrlRead
 from blueprints._http.streaming import send_object
 from services.core.transfer import content_disposition
 
 blp = Blueprint("download", __name__, description="Download, stream and signed URLs")
 
 BINARY = {
-    "200": {"description": "The bytes"},
-    "206": {"description": "A byte range"},
+    **download_responses("The bytes"),
     "307": {
         "description": "With STREAM_REDIRECT=true: the bytes are at a short-lived signed URL",
         "headers": {"Location": {"description": "The signed URL", "schema": {"type": "string"}}},
@@ -51,8 +51,7 @@ def _redirect(url: str) -> Response:
 @blp.route("/download/disk/<filename>", methods=["GET"])
 @jwt_required()
 @blp.doc(security=[{"bearerAuth": []}], responses=BINARY)
-@blp.alt_response(401, schema=ErrorRead)
-@blp.alt_response(404, schema=ErrorRead)
+@blp.errors(401, 404, 416)
 def download_to_disk(filename: str):
     """Send the video as an attachment, streamed from storage."""
     return _send(filename, attachment=True)
@@ -61,9 +60,7 @@ def download_to_disk(filename: str):
 @blp.route("/stream/video/<filename>", methods=["GET"])
 @jwt_required()
 @blp.doc(security=[{"bearerAuth": []}], responses=BINARY)
-@blp.alt_response(401, schema=ErrorRead)
-@blp.alt_response(404, schema=ErrorRead)
-@blp.alt_response(416, schema=ErrorRead)
+@blp.errors(401, 404, 416)
 def stream_video(filename: str):
     """Stream the video inline with single byte-range support."""
     return _send(filename, attachment=False)
@@ -73,8 +70,7 @@ def stream_video(filename: str):
 @jwt_required()
 @blp.doc(security=[{"bearerAuth": []}])
 @blp.response(200, SignedUrlRead)
-@blp.alt_response(401, schema=ErrorRead)
-@blp.alt_response(404, schema=ErrorRead)
+@blp.errors(401, 404)
 def stream_direct(filename: str):
     """Return a time-limited signed URL that streams the video without a token."""
     url = services().videos.library.signed_url(current_user(), filename)

@@ -6,7 +6,6 @@ from flask_jwt_extended import jwt_required
 
 from blueprints._http.api import Blueprint
 from blueprints._http.context import current_user, services
-from blueprints._http.schemas import ErrorRead
 from blueprints._http.streaming import send_object
 
 blp = Blueprint("posters", __name__, description="Poster frames of videos")
@@ -20,10 +19,7 @@ JPEG = {"200": {"description": "A JPEG, at most 320 pixels on its longer side"}}
 @blp.route("/stream/poster/<filename>", methods=["GET"])
 @jwt_required()
 @blp.doc(security=[{"bearerAuth": []}], responses=JPEG)
-@blp.alt_response(401, schema=ErrorRead)
-@blp.alt_response(404, schema=ErrorRead)
-@blp.alt_response(415, schema=ErrorRead)
-@blp.alt_response(503, schema=ErrorRead)
+@blp.errors(401, 404, 415, 503)
 def poster(filename: str):
     """The frame at about 10% of the video, made on the first request and kept beside it."""
     library = services().videos.library

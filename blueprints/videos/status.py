@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from blueprints._http.api import Blueprint
 from blueprints._http.context import current_user, services
-from blueprints._http.schemas import ErrorRead, StatusRead
+from blueprints._http.schemas import StatusRead
 from services.core.accounts import StoredTotals
 from services.media.records import COLLECTION as MEDIA
 from services.videos.library import FILES_LIMIT_DEFAULT, FILES_LIMIT_MAX
@@ -30,8 +30,7 @@ blp = Blueprint("status", __name__, description="Storage status")
 @blp.arguments(StatusArgs(), location="query", as_kwargs=True)
 @blp.doc(security=[{"bearerAuth": []}])
 @blp.response(200, StatusRead)
-@blp.alt_response(400, schema=ErrorRead)
-@blp.alt_response(401, schema=ErrorRead)
+@blp.errors(401)
 def storage_status(files_limit: int, files_after: str | None = None):
     """Report quota, bytes used, today's bandwidth and the first stored files by name."""
     status = services().videos.library.status(current_user(), limit=files_limit, after=files_after)

@@ -8,7 +8,7 @@ from flask_jwt_extended import jwt_required
 from blueprints._http.api import Blueprint
 from blueprints._http.context import current_user, services
 from blueprints._http.multipart import MultipartForm
-from blueprints._http.schemas import ErrorRead, UploadRead, multipart_body
+from blueprints._http.schemas import UploadRead, multipart_body
 from services.core.errors import InvalidRequest
 
 blp = Blueprint("upload", __name__, description="Video upload with quota and bandwidth checks")
@@ -20,12 +20,7 @@ UPLOAD_BODY = multipart_body("file")
 @jwt_required()
 @blp.doc(requestBody=UPLOAD_BODY, security=[{"bearerAuth": []}])
 @blp.response(200, UploadRead)
-@blp.alt_response(400, schema=ErrorRead)
-@blp.alt_response(401, schema=ErrorRead)
-@blp.alt_response(403, schema=ErrorRead)
-@blp.alt_response(409, schema=ErrorRead)
-@blp.alt_response(413, schema=ErrorRead)
-@blp.alt_response(415, schema=ErrorRead)
+@blp.errors(400, 401, 403, 409, 413, 415)
 def upload_video():
     """Upload one video (form field `file`); the body is streamed, never buffered."""
     form = MultipartForm(request.stream, request.content_type or "", files={"file": 1})
