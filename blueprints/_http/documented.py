@@ -95,3 +95,8 @@ def download_responses(body: str) -> dict[str, dict[str, str]]:
         "206": {"description": "A byte range (Range, If-Range)"},
         "304": {"description": "Not modified: the If-None-Match ETag is current"},
     }
+
+
+def thumbnail_responses() -> dict[str, dict[str, str]]:
+    """The success answers of a thumbnail or poster frame, served by send_object too."""
+    return download_responses("A JPEG, at most 320 pixels on its longer side")

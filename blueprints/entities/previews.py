@@ -6,6 +6,7 @@ from flask import request, url_for
 
 from blueprints._http.api import ENTITIES, Blueprint
 from blueprints._http.context import services
+from blueprints._http.documented import thumbnail_responses
 from blueprints._http.streaming import send_object
 from blueprints.entities.access import READ_SECURITY, requires, requires_read_or_file_token
 from blueprints.entities.routes import entity_id_of, entity_id_param
@@ -19,7 +20,7 @@ blp = Blueprint(
     error_style=ENTITIES,
 )
 
-JPEG = {"200": {"description": "A JPEG, at most 320 pixels on its longer side"}}
+JPEG = thumbnail_responses()
 # A version's file never changes, so neither does its thumbnail; without a version the
 # entity may move on to a new file, so the browser asks again (a 304 when nothing changed).
 VERSION_CACHE = "private, max-age=31536000, immutable"
@@ -30,7 +31,7 @@ CURRENT_CACHE = "private, no-cache"
 @requires_read_or_file_token
 @blp.doc(security=READ_SECURITY, responses=JPEG)
 @blp.arguments(SignedVersionArgs, location="query")
-@blp.errors(403, 404, 415, 503)
+@blp.errors(401, 403, 404, 415, 422, 503)
 def entity_thumbnail(args: dict, entity_id: str):
     """A JPEG of the image, or of a video's frame at about 10%; made once, kept beside it."""
     entities = services().entities
@@ -51,7 +52,7 @@ def entity_thumbnail(args: dict, entity_id: str):
 @blp.doc(security=READ_SECURITY)
 @blp.arguments(VersionArgs, location="query")
 @blp.response(200, FileUrlRead)
-@blp.errors(404)
+@blp.errors(401, 403, 404, 422)
 def entity_file_url(args: dict, entity_id: str):
     """Short-lived URLs of the file and thumbnail of a version (the current one by default).
 

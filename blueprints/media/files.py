@@ -12,7 +12,7 @@ from marshmallow import ValidationError
 
 from blueprints._http.api import FASTAPI, REQUIRED_MESSAGE, Blueprint
 from blueprints._http.context import current_user, services
-from blueprints._http.documented import download_responses
+from blueprints._http.documented import download_responses, thumbnail_responses
 from blueprints._http.multipart import MultipartForm
 from blueprints._http.paging import pagination
 from blueprints._http.schemas import multipart_body
@@ -53,7 +53,7 @@ INLINE_TYPES = ("image", "pdf")
 # A file's bytes never change under its id, so neither does its thumbnail: browsers may
 # keep it for a year (a deleted file's thumbnail is gone from the server, not the cache).
 THUMBNAIL_CACHE = "private, max-age=31536000, immutable"
-JPEG = {"200": {"description": "A JPEG, at most 320 pixels on its longer side"}}
+JPEG = thumbnail_responses()
 TOKEN_PARAM = [{"in": "query", "name": "token", "schema": {"type": "string"}}]
 
 

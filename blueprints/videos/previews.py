@@ -6,6 +6,7 @@ from flask_jwt_extended import jwt_required
 
 from blueprints._http.api import Blueprint
 from blueprints._http.context import current_user, services
+from blueprints._http.documented import thumbnail_responses
 from blueprints._http.streaming import send_object
 
 blp = Blueprint("posters", __name__, description="Poster frames of videos")
@@ -13,7 +14,7 @@ blp = Blueprint("posters", __name__, description="Poster frames of videos")
 # The poster of a video version never changes (a new upload is a new ETag), so browsers may
 # keep it for a day and revalidate it with If-None-Match after that.
 POSTER_CACHE = "private, max-age=86400"
-JPEG = {"200": {"description": "A JPEG, at most 320 pixels on its longer side"}}
+JPEG = thumbnail_responses()
 
 
 @blp.route("/stream/poster/<filename>", methods=["GET"])
