@@ -13,6 +13,7 @@ from services.core.cleanup import quietly
 from services.core.errors import (
     Forbidden,
     InvalidRequest,
+    ObjectMissing,
     Unauthorized,
 )
 from services.core.ingest import Accept, Chunk, Ingest
@@ -123,7 +124,14 @@ class ScreenshotUploads:
         if not (is_safe_id(claims.catalog_id) and is_safe_id(claims.request_id)):
             raise Unauthorized(INVALID_TOKEN)
         self._check_usable(claims)
-        shots = self._store_all(claims, files)
+        try:
+            shots = self._store_all(claims, files)
+        except ObjectMissing:
+            # Another upload passed the request's gate meanwhile and swept the files of every
+            # other try under it (_sweep_leftovers), this one's while it was being checked:
+            # answer why this upload lost, not that its file vanished.
+            self._check_usable(claims)
+            raise
         request = self._commit(claims, shots)
         try:
             self.finish(request)

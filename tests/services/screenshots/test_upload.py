@@ -287,3 +287,39 @@ def test_token_of_expired_request_is_refused(rig, clock):
 
 def test_list_urls_is_empty_for_an_unknown_catalog(rig):
     assert rig.service.list_urls("nothing-here") == []
+
+
+class _WinnerFirst:
+    """A store that lets a rival upload win the request while this one's file is checked."""
+
+    def __init__(self, store, rival) -> None:
+        self.store, self.rival, self.fired = store, rival, False
+
+    def read_range(self, name, start, end):
+        if not self.fired:
+            self.fired = True
+            self.rival()  # passes the gate and sweeps every other try's file, this one's too
+        return self.store.read_range(name, start, end)
+
+    def __getattr__(self, name: str):
+        return getattr(self.store, name)
+
+
+def test_an_upload_whose_file_a_winner_swept_is_told_the_token_was_used(
+    httpserver, database, store, clock
+):
+    rig_holder = {}
+    token_holder = {}
+
+    def rival():
+        rig_holder["rig"].service.upload(bearer(token_holder["t"]), "c1", parts(make_image("png")))
+
+    racing = _WinnerFirst(store, rival)
+    rig = build_rig(httpserver, database=database, store=racing, clock=clock)
+    rig_holder["rig"] = rig
+    token_holder["t"] = rig.offer()["p1"]
+    with pytest.raises(Forbidden) as refused:
+        rig.service.upload(bearer(token_holder["t"]), "c1", parts(make_image("jpeg")))
+    assert refused.value.message == "Token has already been used"
+    assert racing.fired and len(objects(store)) == 1
+    assert len(rig.completed_events()) == 1
