@@ -29,8 +29,9 @@ import av
 from PIL import Image
 from pypdf import PdfReader
 
-from services.core.errors import MediastoreError, PayloadTooLarge, UnsupportedMediaType
+from services.core.errors import PayloadTooLarge, UnsupportedMediaType
 from services.storage.objects import ObjectInfo, ObjectStore
+from services.storage.objects.rangefile import ObjectFile
 
 log = logging.getLogger("mediastore.content")
 
@@ -41,10 +42,6 @@ PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "
 # Pillow's WebP plugin reads the whole file into memory; larger WebP files are refused.
 MAX_WEBP_BYTES = 64 * MIB
 JPEG_DRAFT_SCALE = 8
-
-
-class ReadBudgetExceeded(Exception):
-    """A decoder asked for more bytes than the check allows."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +79,7 @@ class ContentCheck:
         )
         if check is None:
             return
-        reader = RangeReader(store, info.name, info.size, self.limits.max_read_bytes)
+        reader = ObjectFile(store, info.name, info.size, budget=self.limits.max_read_bytes)
         with self._slots:
             try:
                 check(io.BufferedReader(reader, WINDOW_BYTES), info)
@@ -137,46 +134,3 @@ class ContentCheck:
 def _cover_picture(stream: Any) -> bool:
     """Tell whether a video stream is an audio file's cover art (one still, not a video)."""
     return bool(stream.disposition & av.stream.Disposition.attached_pic)
-
-
-class RangeReader(io.RawIOBase):
-    """A stored object as a seekable file, read by ranges, at most `budget` bytes in all."""
-
-    def __init__(self, store: ObjectStore, name: str, size: int, budget: int) -> None:
-        super().__init__()
-        self._store, self._name, self._size, self._budget = store, name, size, budget
-        self._position = 0
-        self.bytes_read = 0
-        self.failure: MediastoreError | None = None  # the store's, not the content's
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        self._position = max(0, base + offset)
-        return self._position
-
-    def readinto(self, buffer: Any) -> int:
-        count = min(len(buffer), self._size - self._position)
-        if count <= 0:
-            return 0
-        if self.bytes_read + count > self._budget:
-            raise ReadBudgetExceeded(f"more than {self._budget} bytes read")
-        try:
-            data = b"".join(
-                self._store.read_range(self._name, self._position, self._position + count - 1)
-            )
-        except MediastoreError as error:
-            self.failure = error  # decoders swallow or rewrap what their reads raise
-            raise
-        buffer[: len(data)] = data
-        self._position += len(data)
-        self.bytes_read += len(data)
-        return len(data)

@@ -19,8 +19,8 @@ from typing import IO, Any
 import av
 from PIL import Image
 
-from services.entities.rangefile import RangeFile
 from services.storage.objects import ObjectInfo, ObjectStore
+from services.storage.objects.rangefile import ObjectFile
 
 log = logging.getLogger("mediastore.entities.media")
 
@@ -46,7 +46,7 @@ class MediaInfo:
 
 def read_media_info(store: ObjectStore, info: ObjectInfo) -> MediaInfo:
     """Read the stored object's dimensions, duration and creation date."""
-    file = RangeFile(store, info.name, info.size)
+    file = ObjectFile(store, info.name, info.size)
     try:
         if info.content_type == "image/webp":
             return _webp_info(file)

@@ -24,8 +24,8 @@ from pymongo.errors import DuplicateKeyError
 from services.core.cleanup import quietly
 from services.core.errors import ObjectMissing, StorageUnavailable, UnsupportedMediaType
 from services.previews import render
-from services.previews.object_file import ObjectFile
 from services.storage.objects import ObjectInfo, ObjectStore
+from services.storage.objects.rangefile import ObjectFile
 
 log = logging.getLogger("mediastore.previews")
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from services.entities.media import MediaInfo, read_media_info
-from services.entities.rangefile import RangeFile
+from services.storage.objects.rangefile import ObjectFile
 from tests.fixtures.entities import exif_with, make_dated_video, make_picture, video
 from tests.media import write_video_of_size
 
@@ -134,7 +134,7 @@ def test_a_file_that_sniffed_right_but_does_not_parse_has_no_metadata(store):
 
 def test_a_range_file_reads_and_seeks_like_a_file(store):
     data = bytes(range(256)) * 40
-    file = RangeFile(store, _stored(store, data, "image/png").name, len(data), block_bytes=1000)
+    file = ObjectFile(store, _stored(store, data, "image/png").name, len(data), window=1000)
 
     assert file.read(10) == data[:10]
     file.seek(-5, io.SEEK_END)

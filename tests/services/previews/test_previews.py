@@ -10,7 +10,7 @@ from PIL import Image
 
 from services.core.errors import UnsupportedMediaType
 from services.previews import Previews
-from services.previews.object_file import ObjectFile
+from services.storage.objects.rangefile import ObjectFile
 from tests.fixtures.objects import put
 from tests.media import make_image, make_video
 
