@@ -112,8 +112,13 @@ def ensure_ordered_index(collection: Any, keys: Any, options: Mapping[str, Any])
         )
         store._connection.execute(
             f'CREATE INDEX IF NOT EXISTS "{_PREFIX}{fields}:odd" ON {table}(_id) '  # nosec
-            f"WHERE bson_odd(doc, '{fields}')"
+            f"WHERE bson_odd(doc, '{_checked(fields)}')"
         )
+
+
+def _checked(fields: str) -> str:
+    """The fields whose odd values send a listing to the walk: the index's and _id."""
+    return fields if "_id" in fields.split(",") else f"{fields},_id"
 
 
 def _indexes(store: Any) -> list[list[str]]:
@@ -138,7 +143,7 @@ class _Plan:
     def is_exact(self) -> bool:
         """No document holds a value in the index's fields that the keys cannot rank."""
         # The same literal as the partial index's WHERE, so SQLite reads only that index.
-        fields = ",".join(self.fields)
+        fields = _checked(",".join(self.fields))
         row = self.store._connection.execute(
             f"SELECT 1 FROM {self.store.DOCUMENTS} WHERE bson_odd(doc, '{fields}') LIMIT 1"  # nosec
         ).fetchone()
@@ -199,8 +204,11 @@ def plan(
     }
     sorted_by = [name for name, _ in sort]
     for fields in _indexes(store):
-        prefix = len(fields) - len(sorted_by)
-        if prefix < 1 or fields[prefix:] != sorted_by:
+        # paginate() breaks ties by _id: the index orders the rest, SQLite sorts each tie.
+        tie_break = sorted_by[-1] == "_id" and "_id" not in fields
+        ordering = sorted_by[:-1] if tie_break else sorted_by
+        prefix = len(fields) - len(ordering)
+        if prefix < 1 or not ordering or fields[prefix:] != ordering:
             continue
         if any(name not in equal or equal[name] is None for name in fields[:prefix]):
             continue

@@ -70,7 +70,12 @@ FILTERS = [
     {"owner": "a", "state": "s", "$or": [{"size": 1}, {"name": None}]},
     {"owner": "a"},
 ]
-SORTS = [[("created_at", -1), ("_id", -1)], [("created_at", 1), ("_id", 1)]]
+SORTS = [
+    [("created_at", -1), ("_id", -1)],
+    [("created_at", 1), ("_id", 1)],
+    [("name", 1), ("_id", 1)],
+    [("name", -1), ("_id", 1)],
+]
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -143,6 +148,15 @@ def test_a_listing_on_an_ordered_index_is_read_from_the_index(pair):
     ).fetchall()
     assert "USING INDEX ordered:owner,state,created_at,_id" in str(plan)
     assert "TEMP B-TREE" not in str(plan)
+
+
+def test_a_sort_ending_in_id_is_read_from_the_index_ordering_the_rest(pair):
+    indexed, _ = pair
+    _fill(pair, _documents(random.Random(3), odd=False))
+    sort = [("name", 1), ("_id", 1)]
+    assert ordered.plan(indexed._collection, {"owner": "a"}, sort) is not None
+    indexed.insert_one({"_id": {"odd": 1}, "owner": "b"})
+    assert ordered.plan(indexed._collection, {"owner": "a"}, sort) is None
 
 
 def test_an_odd_value_in_an_indexed_field_falls_back_to_the_walk(pair):
