@@ -99,8 +99,11 @@ def ensure_ordered_index(collection: Any, keys: Any, options: Mapping[str, Any])
         return
     if any(not isinstance(name, str) or direction not in (1, -1) for name, direction in keys):
         return
+    # bson_key reads top-level fields only; names are spliced into SQL as literals.
+    if any(not name or set(name) & set(".,$'\"") for name, _ in keys):
+        return
     fields = ",".join(name for name, _ in keys)
-    if any(c in fields for c in "'\"") or not fields.isprintable():
+    if not fields.isprintable():
         return
     table = store.DOCUMENTS
     columns = ", ".join(

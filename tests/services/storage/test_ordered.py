@@ -159,6 +159,20 @@ def test_a_sort_ending_in_id_is_read_from_the_index_ordering_the_rest(pair):
     assert ordered.plan(indexed._collection, {"owner": "a"}, sort) is None
 
 
+def test_a_dotted_field_gets_no_ordered_index(pair):
+    indexed, walked = pair
+    indexed.create_index([("owner", 1), ("meta.rank", 1)], name="nested")
+    docs = [{"_id": n, "owner": "a", "meta": {"rank": 5 - n}} for n in range(5)]
+    for collection in pair:
+        collection.insert_many([dict(doc) for doc in docs])
+    sort = [("meta.rank", 1)]
+    assert ordered.plan(indexed._collection, {"owner": "a"}, sort) is None
+    assert indexed.find_first({"owner": "a"}, sort=sort, limit=2, projection=[]) == [
+        {"_id": 4},
+        {"_id": 3},
+    ]
+
+
 def test_an_odd_value_in_an_indexed_field_falls_back_to_the_walk(pair):
     indexed, _ = pair
     _fill(pair, _documents(random.Random(2), odd=False))
