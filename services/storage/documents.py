@@ -13,6 +13,7 @@ from typing import Any
 import pymongo
 
 from services.core.errors import StorageUnavailable
+from services.storage import ordered
 
 # Methods whose results are cursors; the serialized proxy hands back lists instead.
 _CURSOR_METHODS = {"find", "aggregate", "list_indexes"}
@@ -60,6 +61,11 @@ def _embedded_page(
     """
     engine = importlib.import_module(type(collection).__module__.rsplit(".", 1)[0])
     spec = engine.helpers.patch_datetime_awareness_in_document(dict(filter))
+    indexed = ordered.plan(collection, filter, sort)
+    if indexed is not None:
+        ids, total = ordered.page_ids(collection, engine, spec, indexed, sort, skip, limit)
+        found = {doc["_id"]: doc for doc in collection.find({"_id": {"$in": ids}}, projection)}
+        return [found[doc_id] for doc_id in ids if doc_id in found], total
     resolve = engine.filtering.resolve_sort_key
     directions = tuple(direction for _, direction in sort)
     keep = skip + limit
@@ -72,8 +78,8 @@ def _embedded_page(
             heapq.heappush(heap, (_Reversed(key), doc["_id"]))
         elif key < heap[0][0].key:
             heapq.heapreplace(heap, (_Reversed(key), doc["_id"]))
-    ordered = sorted(heap, key=lambda entry: entry[0].key)[skip:]
-    ids = [doc_id for _, doc_id in ordered]
+    kept = sorted(heap, key=lambda entry: entry[0].key)[skip:]
+    ids = [doc_id for _, doc_id in kept]
     found = {doc["_id"]: doc for doc in collection.find({"_id": {"$in": ids}}, projection)}
     return [found[doc_id] for doc_id in ids if doc_id in found], total
 
@@ -93,6 +99,14 @@ def _embedded_first(
     """
     engine = importlib.import_module(type(collection).__module__.rsplit(".", 1)[0])
     spec = engine.helpers.patch_datetime_awareness_in_document(dict(filter))
+    fields = ("_id", *projection)
+    indexed = ordered.plan(collection, filter, sort)
+    if indexed is not None:
+        docs = ordered.first(collection, engine, spec, indexed, sort, limit)
+        return [
+            _returned(collection, engine, {name: doc[name] for name in fields if name in doc})
+            for doc in docs
+        ]
     resolve = engine.filtering.resolve_sort_key
     directions = tuple(direction for _, direction in sort)
     heap: list[tuple[_Reversed, int, dict[str, Any]]] = []
@@ -103,7 +117,6 @@ def _embedded_first(
         elif key < heap[0][0].key:
             heapq.heapreplace(heap, (_Reversed(key), seen, doc))
     heap.sort(key=lambda entry: (entry[0].key, entry[1]))
-    fields = ("_id", *projection)
     return [
         _returned(collection, engine, {name: doc[name] for name in fields if name in doc})
         for _, _, doc in heap
@@ -188,6 +201,16 @@ class SerializedCollection:
         if args or kwargs or not isinstance(filter, Mapping):
             return self._run(lambda: self._collection.find_one(filter, *args, **kwargs))
         return self._run(lambda: _embedded_find_one(self._collection, filter))
+
+    def create_index(self, keys: Any, **options: Any) -> str:
+        """pymongo's create_index; on litemongo, also an ordered index for listings."""
+
+        def create() -> str:
+            name = self._collection.create_index(keys, **options)
+            ordered.ensure_ordered_index(self._collection, keys, options)
+            return name
+
+        return self._run(create)
 
     def __getattr__(self, method: str) -> Callable[..., Any]:
         target = getattr(self._collection, method)
@@ -322,4 +345,8 @@ class _AnyThreadSqlite:
     @staticmethod
     def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
         """Open a connection that is not tied to the thread that opened it."""
-        return sqlite3.connect(*args, **{**kwargs, "check_same_thread": False})
+        connection = sqlite3.connect(*args, **{**kwargs, "check_same_thread": False})
+        # Writes to a table with an ordered index call these functions: every connection
+        # to the store's files needs them (ordered.py).
+        ordered.register(connection)
+        return connection
