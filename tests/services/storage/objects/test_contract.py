@@ -24,7 +24,7 @@ pytest_plugins = ["tests.fixtures.gcs"]
 
 EMULATOR_ENFORCES_NOTHING = (
     "fake-gcs-server stores any PUT to a signed URL and serves any GET: it checks no "
-    "signature, method, expiry, type or length range (GCS does; see test_gcs.py)"
+    "signature, method, expiry, type or length range (GCS does; see test_gcs_signing.py)"
 )
 
 
