@@ -106,10 +106,8 @@ def _embedded_first(
     indexed = ordered.plan(collection, filter, sort)
     if indexed is not None:
         docs = ordered.first(collection, engine, spec, indexed, sort, limit)
-        return [
-            _returned(collection, engine, {name: doc[name] for name in fields if name in doc})
-            for doc in docs
-        ]
+        # Decoded from the rows just read: nobody else holds them, no copy is needed.
+        return [{name: doc[name] for name in fields if name in doc} for doc in docs]
     resolve = engine.filtering.resolve_sort_key
     directions = tuple(direction for _, direction in sort)
     heap: list[tuple[_Reversed, int, dict[str, Any]]] = []

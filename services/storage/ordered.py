@@ -250,10 +250,7 @@ def page(
     """The page's documents, freshly decoded as a cursor returns them, and the total."""
     chosen, rest = indexed
     if not rest:
-        # Decoded straight to what the client asked for (timezone-aware dates or not).
-        codec = collection._store._documents._codec_options.with_options(
-            tz_aware=collection.codec_options.tz_aware
-        )
+        codec = _client_codec(collection)
         blobs = chosen.rows(sort, limit, skip)
         return [bson.decode(blob, codec_options=codec) for blob in blobs], chosen.count()
     # Filters beyond what the index answers: every document it yields is checked.
@@ -264,9 +261,21 @@ def page(
             if skip <= total < skip + limit:
                 docs.append(doc)
             total += 1
-    if collection.codec_options.tz_aware:
-        docs = [engine.helpers.make_datetime_timezone_aware_in_document(doc) for doc in docs]
-    return docs, total
+    return _as_returned(collection, engine, docs), total
+
+
+def _client_codec(collection: Any) -> Any:
+    """How the client wants documents decoded (timezone-aware dates or not)."""
+    return collection._store._documents._codec_options.with_options(
+        tz_aware=collection.codec_options.tz_aware
+    )
+
+
+def _as_returned(collection: Any, engine: Any, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Documents decoded as the engine keeps them, with dates as the client wants them."""
+    if not collection.codec_options.tz_aware:
+        return docs
+    return [engine.helpers.make_datetime_timezone_aware_in_document(doc) for doc in docs]
 
 
 def first(
@@ -277,17 +286,20 @@ def first(
     sort: Sequence[tuple[str, int]],
     limit: int,
 ) -> list[dict[str, Any]]:
-    """The first `limit` matches, read in an ordered index's order until found."""
+    """The first `limit` matches, read in an index's order, freshly decoded as returned."""
     chosen, rest = indexed
+    if not rest:
+        codec = _client_codec(collection)
+        return [bson.decode(blob, codec_options=codec) for blob in chosen.rows(sort, limit)]
     docs: list[dict[str, Any]] = []
-    rows = chosen.rows(sort, -1 if rest else limit)
+    rows = chosen.rows(sort)
     try:
         for blob in rows:
             if len(docs) >= limit:
                 break
             doc = decode(collection, blob)
-            if not rest or engine.filtering.filter_applies(spec, doc):
+            if engine.filtering.filter_applies(spec, doc):
                 docs.append(doc)
     finally:
         rows.close()
-    return docs
+    return _as_returned(collection, engine, docs)
