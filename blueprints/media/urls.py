@@ -13,13 +13,17 @@ from services.media.records import MediaFile
 PREFIX = "/api/v1/media"
 
 
-def media_url(media_id: str) -> str:
-    """The absolute URL of a file's resource: PUBLIC_BASE_URL, else this request's host."""
-    base = services().media.public_base_url or request.host_url.rstrip("/")
-    return f"{base}{PREFIX}/{media_id}"
+def base_url() -> str:
+    """Where the media API's absolute URLs start: PUBLIC_BASE_URL, else this request's host."""
+    return services().media.public_base_url or request.host_url.rstrip("/")
 
 
-def describe(media: MediaFile) -> dict[str, Any]:
+def media_url(media_id: str, base: str | None = None) -> str:
+    """The absolute URL of a file's resource (`base`: base_url(), when already known)."""
+    return f"{base or base_url()}{PREFIX}/{media_id}"
+
+
+def describe(media: MediaFile, base: str | None = None) -> dict[str, Any]:
     """The seed's fields of a file, plus context, visibility and expiry."""
     return {
         "id": media.id,
@@ -28,7 +32,7 @@ def describe(media: MediaFile) -> dict[str, Any]:
         "file_type": media.file_type,
         "mime_type": media.mime_type,
         "file_size": media.file_size,
-        "url": media_url(media.id),
+        "url": media_url(media.id, base),
         "created_at": iso_utc(media.created_at),
         "context_type": media.context_type,
         "context_id": media.context_id,

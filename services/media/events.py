@@ -30,7 +30,7 @@ class OutboxLike(Protocol):
 
 def iso_utc(moment: datetime) -> str:
     """ISO 8601 in UTC with a `Z`, to the second: 2024-02-01T10:30:00Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def uploaded_event(doc: dict[str, Any]) -> dict[str, Any]:

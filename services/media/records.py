@@ -21,6 +21,7 @@ from pymongo import ReturnDocument
 from services.core.claims import DELETING, STORED
 from services.core.paging import Page, paginate
 from services.core.sniff import EXTENSIONS, IMAGE_TYPES, PDF
+from services.storage.documents import drop_index_if_present
 from services.storage.objects import strong_etag
 
 COLLECTION = "media"
@@ -111,8 +112,12 @@ class MediaRecords:
         media = self.collection
         # Listings: the owner's files, newest first. One index led by the owner: on the
         # embedded store a second index on `state` would be intersected with every file.
+        # `expires_at` after the sort lets the listing's expiry filter and its count be
+        # answered from the index (MongoDB and the embedded store's ordered indexes alike).
+        drop_index_if_present(media, "owner_newest")
         media.create_index(
-            [("owner", 1), ("state", 1), ("created_at", -1), ("_id", -1)], name="owner_newest"
+            [("owner", 1), ("state", 1), ("created_at", -1), ("_id", -1), ("expires_at", 1)],
+            name="owner_newest_live",
         )
         media.create_index([("invoice_id", 1)], name="invoice_id", unique=True, sparse=True)
         media.create_index([("invoice_number", 1)], name="invoice_number", unique=True, sparse=True)

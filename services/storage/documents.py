@@ -13,7 +13,7 @@ from typing import Any
 import pymongo
 
 from services.core.errors import StorageUnavailable
-from services.storage import ordered
+from services.storage import bsonkey, ordered
 
 # Methods whose results are cursors; the serialized proxy hands back lists instead.
 _CURSOR_METHODS = {"find", "aggregate", "list_indexes"}
@@ -63,7 +63,10 @@ def _embedded_page(
     spec = engine.helpers.patch_datetime_awareness_in_document(dict(filter))
     indexed = ordered.plan(collection, filter, sort)
     if indexed is not None:
-        ids, total = ordered.page_ids(collection, engine, spec, indexed, sort, skip, limit)
+        docs, total = ordered.page(collection, engine, spec, indexed, sort, skip, limit)
+        if projection is None:
+            return docs, total  # decoded from the rows just read: nobody else holds them
+        ids = [doc["_id"] for doc in docs]
         found = {doc["_id"]: doc for doc in collection.find({"_id": {"$in": ids}}, projection)}
         return [found[doc_id] for doc_id in ids if doc_id in found], total
     resolve = engine.filtering.resolve_sort_key
@@ -103,10 +106,8 @@ def _embedded_first(
     indexed = ordered.plan(collection, filter, sort)
     if indexed is not None:
         docs = ordered.first(collection, engine, spec, indexed, sort, limit)
-        return [
-            _returned(collection, engine, {name: doc[name] for name in fields if name in doc})
-            for doc in docs
-        ]
+        # Decoded from the rows just read: nobody else holds them, no copy is needed.
+        return [{name: doc[name] for name in fields if name in doc} for doc in docs]
     resolve = engine.filtering.resolve_sort_key
     directions = tuple(direction for _, direction in sort)
     heap: list[tuple[_Reversed, int, dict[str, Any]]] = []
@@ -211,6 +212,18 @@ class SerializedCollection:
             return name
 
         return self._run(create)
+
+    def drop_index(self, name: str) -> None:
+        """pymongo's drop_index by name; on litemongo, also the ordered index mirroring it."""
+
+        def drop() -> None:
+            spec = self._collection.index_information().get(name, {})
+            self._collection.drop_index(name)
+            kept = [index["key"] for index in self._collection.index_information().values()]
+            if spec.get("key") and spec["key"] not in kept:
+                ordered.drop_ordered_index(self._collection, spec["key"])
+
+        self._run(drop)
 
     def __getattr__(self, method: str) -> Callable[..., Any]:
         target = getattr(self._collection, method)
@@ -347,6 +360,6 @@ class _AnyThreadSqlite:
         """Open a connection that is not tied to the thread that opened it."""
         connection = sqlite3.connect(*args, **{**kwargs, "check_same_thread": False})
         # Writes to a table with an ordered index call these functions: every connection
-        # to the store's files needs them (ordered.py).
-        ordered.register(connection)
+        # to the store's files needs them (bsonkey.py, ordered.py).
+        bsonkey.register(connection)
         return connection

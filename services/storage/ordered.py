@@ -7,79 +7,25 @@ value as bytes whose byte order is the engine's sort order; `bson_odd`: whether 
 fields holds a value that encoding cannot rank, e.g. an array), each multi-field
 create_index spec becomes an SQLite index on `bson_key` expressions plus a partial index
 of its odd documents, and a listing whose filter's equalities cover an index's leading
-fields and whose sort is the next ones is read in index order. Anything else, or a
-collection holding an odd document, returns None and the caller walks all matches.
+fields and whose sort is the next ones is read in index order. Conditions on the index's
+other fields become SQL over its keys (keyterms.py), and the total comes from a counter
+kept by triggers (counters.py) when they name at most one of those fields. Anything else,
+or a collection holding an odd document, returns None and the caller walks all matches.
 """
 
 from __future__ import annotations
 
 import itertools
-import sqlite3
-import struct
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import bson
-from bson import CodecOptions, DatetimeConversion, DatetimeMS, ObjectId
+
+from services.storage import counters
+from services.storage.bsonkey import rank
+from services.storage.keyterms import Term, translate
 
 _PREFIX = "ordered:"
-_CODEC = CodecOptions(datetime_conversion=DatetimeConversion.DATETIME_MS)
-# The engine's type ranks (mongomock filtering._get_compare_type), as the key's first byte.
-_NULL, _NUMBER, _STRING, _OBJECT_ID, _BOOL, _DATE = 5, 10, 15, 35, 40, 45
-_EXACT_FLOAT = 2**53
-_last: tuple[bytes, dict[str, Any]] = (b"", {})
-
-
-def _rank(value: Any) -> bytes | None:  # noqa: PLR0911 - one return per type
-    """A value's key: byte order equals the engine's order; None when it cannot say."""
-    if value is None:
-        return bytes([_NULL])
-    if isinstance(value, bool):
-        return bytes([_BOOL, int(value)])
-    if isinstance(value, int | float):
-        if isinstance(value, int) and abs(value) > _EXACT_FLOAT:
-            return None
-        number = float(value) or 0.0  # -0.0 equals 0.0
-        if number != number:  # NaN compares with nothing
-            return None
-        bits = struct.unpack(">Q", struct.pack(">d", number))[0]
-        bits = bits ^ 0xFFFFFFFFFFFFFFFF if bits >> 63 else bits | 1 << 63
-        return bytes([_NUMBER]) + struct.pack(">Q", bits)
-    if isinstance(value, str):
-        return bytes([_STRING]) + value.encode("utf-8", "surrogatepass")
-    if isinstance(value, ObjectId):
-        return bytes([_OBJECT_ID]) + value.binary
-    if isinstance(value, DatetimeMS):
-        return bytes([_DATE]) + struct.pack(">Q", int(value) + (1 << 63))
-    return None
-
-
-def _fields(blob: bytes) -> dict[str, Any]:
-    """The decoded top level of a stored document (the last one is kept: index writes
-    ask for several fields of the same row in a row)."""
-    global _last
-    if _last[0] != blob:
-        _last = (blob, bson.decode(blob, codec_options=_CODEC))
-    return _last[1]
-
-
-def bson_key(blob: bytes, field: str) -> bytes | None:
-    """The field's sort key (missing sorts as null); NULL when it cannot be ranked."""
-    try:
-        return _rank(_fields(blob).get(field))
-    except Exception:  # noqa: BLE001 - an index function must never fail a write
-        return None
-
-
-def bson_odd(blob: bytes, fields: str) -> int:
-    """1 when any of the comma-separated fields cannot be ranked by bson_key."""
-    return int(any(bson_key(blob, field) is None for field in fields.split(",")))
-
-
-def register(connection: sqlite3.Connection) -> None:
-    """Give a connection the functions the ordered indexes are built on."""
-    connection.create_function("bson_key", 2, bson_key, deterministic=True)
-    connection.create_function("bson_odd", 2, bson_odd, deterministic=True)
 
 
 def _store(collection: Any) -> Any | None:
@@ -119,6 +65,21 @@ def ensure_ordered_index(collection: Any, keys: Any, options: Mapping[str, Any])
         )
 
 
+def drop_ordered_index(collection: Any, keys: Any) -> None:
+    """Drop the SQLite index mirroring a dropped create_index spec, if there is one."""
+    store = _store(collection)
+    if store is None or isinstance(keys, str):
+        return
+    fields = ",".join(str(name) for name, _ in keys)
+    with store._connection:
+        for name in (f"{_PREFIX}{fields}", f"{_PREFIX}{fields}:odd"):
+            store._connection.execute("DROP INDEX IF EXISTS " + _quoted(name))  # nosec
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _checked(fields: str) -> str:
     """The fields whose odd values send a listing to the walk: the index's and _id."""
     return fields if "_id" in fields.split(",") else f"{fields},_id"
@@ -138,10 +99,17 @@ class _Plan:
 
     def __init__(self, store: Any, fields: list[str], where: list[tuple[str, bytes]]) -> None:
         self.store, self.fields, self.where = store, fields, where
+        self.extra: Term | None = None
+        # (field, term) when a counter can give the total: the filter beyond the equalities
+        # is about one field of the index, or there is none (field None); else None.
+        self.tally: tuple[str | None, Term | None] | None = None
 
     def _clause(self) -> tuple[str, list[Any]]:
         terms = " AND ".join(f"bson_key(doc, '{name}') = ?" for name, _ in self.where)
-        return terms, [key for _, key in self.where]
+        args = [key for _, key in self.where]
+        if self.extra is None:
+            return terms, args
+        return f"{terms} AND ({self.extra[0]})", [*args, *self.extra[1]]
 
     def is_exact(self) -> bool:
         """No document holds a value in the index's fields that the keys cannot rank."""
@@ -166,7 +134,10 @@ class _Plan:
         return any(self.store._connection.execute(sql, keys).fetchone() for keys in others)
 
     def count(self) -> int:
-        """How many documents have the equality prefix."""
+        """How many documents have the equality prefix and meet the translated terms."""
+        if self.tally is not None:
+            names, keys = [name for name, _ in self.where], [key for _, key in self.where]
+            return counters.total(self.store, names, keys, *self.tally)
         terms, args = self._clause()
         sql = f"SELECT count(*) FROM {self.store.DOCUMENTS} WHERE {terms}"  # nosec
         return self.store._connection.execute(sql, args).fetchone()[0]
@@ -176,13 +147,17 @@ class _Plan:
     ) -> Iterator[bytes]:
         """The prefix's documents (as stored) in sort order, ties in insertion order."""
         terms, args = self._clause()
-        order = ", ".join(
+        order = [
             f"bson_key(doc, '{name}') {'ASC' if direction == 1 else 'DESC'}"
             for name, direction in sort
-        )
+        ]
+        # Sorted by _id (ranked: is_exact), no two rows tie; without the needless rowid the
+        # index's order serves the sort even when filter-only fields follow its sort fields.
+        if all(name != "_id" for name, _ in sort):
+            order.append("rowid")
         sql = (
             f"SELECT doc FROM {self.store.DOCUMENTS} WHERE {terms} "  # nosec
-            f"ORDER BY {order}, rowid LIMIT ? OFFSET ?"
+            f"ORDER BY {', '.join(order)} LIMIT ? OFFSET ?"
         )
         # A cursor of its own: litemongo's shared cursor may be used while this one reads.
         cursor = self.store._connection.cursor()
@@ -201,7 +176,7 @@ def plan(
     if store is None or not sort:
         return None
     equal = {
-        name: _rank(value)
+        name: rank(value)
         for name, value in filter.items()
         if not name.startswith("$") and "." not in name and isinstance(value, str | bool | int)
     }
@@ -210,25 +185,51 @@ def plan(
         # paginate() breaks ties by _id: the index orders the rest, SQLite sorts each tie.
         tie_break = sorted_by[-1] == "_id" and "_id" not in fields
         ordering = sorted_by[:-1] if tie_break else sorted_by
-        prefix = len(fields) - len(ordering)
-        if prefix < 1 or not ordering or fields[prefix:] != ordering:
-            continue
-        if any(name not in equal or equal[name] is None for name in fields[:prefix]):
+        prefix = _prefix(fields, ordering, equal)
+        if prefix is None:
             continue
         chosen = _Plan(store, fields, [(name, equal[name]) for name in fields[:prefix]])
         alternates = [_lookalikes(filter[name]) for name in fields[:prefix]]
         if not chosen.is_exact() or chosen.has_lookalikes(alternates):
             return None
         rest = {name: value for name, value in filter.items() if name not in fields[:prefix]}
-        return chosen, rest
+        chosen.extra, left = translate(rest, fields[prefix:])
+        chosen.tally = None if left else _tally(rest, fields[prefix:])
+        return chosen, left
+    return None
+
+
+def _tally(rest: dict[str, Any], fields: list[str]) -> tuple[str | None, Term | None] | None:
+    """The counter that gives a total for these conditions: no field, or the one they name."""
+    if not rest:
+        return None, None
+    for name in fields:
+        term, left = translate(rest, [name], column=lambda _: "last")
+        if term is not None and not left:
+            return name, term
+    return None
+
+
+def _prefix(fields: list[str], ordering: list[str], equal: dict[str, Any]) -> int | None:
+    """How many leading fields are equalities when the sort comes right after them.
+
+    Fields after the sort's serve filters only (keyterms.py).
+    """
+    if not ordering:
+        return None
+    for prefix in range(1, len(fields) - len(ordering) + 1):
+        if any(equal.get(name) is None for name in fields[:prefix]):
+            return None
+        if fields[prefix : prefix + len(ordering)] == ordering:
+            return prefix
     return None
 
 
 def _lookalikes(value: Any) -> list[bytes]:
     """The keys of the values the engine takes as equal to `value` (True == 1 == 1.0)."""
-    keys = [_rank(value)]
+    keys = [rank(value)]
     if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
-        keys.append(_rank(int(value)) if isinstance(value, bool) else _rank(bool(value)))
+        keys.append(rank(int(value)) if isinstance(value, bool) else rank(bool(value)))
     return keys
 
 
@@ -237,7 +238,7 @@ def decode(collection: Any, blob: bytes) -> dict[str, Any]:
     return collection._store._documents._decode_doc(blob)
 
 
-def page_ids(
+def page(
     collection: Any,
     engine: Any,
     spec: Mapping[str, Any],
@@ -245,21 +246,36 @@ def page_ids(
     sort: Sequence[tuple[str, int]],
     skip: int,
     limit: int,
-) -> tuple[list[Any], int]:
-    """The page's ids and the total, read in an ordered index's order (ordered.py)."""
+) -> tuple[list[dict[str, Any]], int]:
+    """The page's documents, freshly decoded as a cursor returns them, and the total."""
     chosen, rest = indexed
     if not rest:
+        codec = _client_codec(collection)
         blobs = chosen.rows(sort, limit, skip)
-        return [decode(collection, blob)["_id"] for blob in blobs], chosen.count()
-    # Filters beyond the index's equalities: every document of the prefix is checked.
-    ids, total = [], 0
+        return [bson.decode(blob, codec_options=codec) for blob in blobs], chosen.count()
+    # Filters beyond what the index answers: every document it yields is checked.
+    docs, total = [], 0
     for blob in chosen.rows(sort):
         doc = decode(collection, blob)
         if engine.filtering.filter_applies(spec, doc):
             if skip <= total < skip + limit:
-                ids.append(doc["_id"])
+                docs.append(doc)
             total += 1
-    return ids, total
+    return _as_returned(collection, engine, docs), total
+
+
+def _client_codec(collection: Any) -> Any:
+    """How the client wants documents decoded (timezone-aware dates or not)."""
+    return collection._store._documents._codec_options.with_options(
+        tz_aware=collection.codec_options.tz_aware
+    )
+
+
+def _as_returned(collection: Any, engine: Any, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Documents decoded as the engine keeps them, with dates as the client wants them."""
+    if not collection.codec_options.tz_aware:
+        return docs
+    return [engine.helpers.make_datetime_timezone_aware_in_document(doc) for doc in docs]
 
 
 def first(
@@ -270,17 +286,20 @@ def first(
     sort: Sequence[tuple[str, int]],
     limit: int,
 ) -> list[dict[str, Any]]:
-    """The first `limit` matches, read in an ordered index's order until found."""
+    """The first `limit` matches, read in an index's order, freshly decoded as returned."""
     chosen, rest = indexed
+    if not rest:
+        codec = _client_codec(collection)
+        return [bson.decode(blob, codec_options=codec) for blob in chosen.rows(sort, limit)]
     docs: list[dict[str, Any]] = []
-    rows = chosen.rows(sort, -1 if rest else limit)
+    rows = chosen.rows(sort)
     try:
         for blob in rows:
             if len(docs) >= limit:
                 break
             doc = decode(collection, blob)
-            if not rest or engine.filtering.filter_applies(spec, doc):
+            if engine.filtering.filter_applies(spec, doc):
                 docs.append(doc)
     finally:
         rows.close()
-    return docs
+    return _as_returned(collection, engine, docs)

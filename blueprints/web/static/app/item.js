@@ -84,8 +84,10 @@ function versionRow(entry) {
 
 async function render(signed) {
   const { item, current } = view;
+  // Fetched before anything changes, so the panel never shows half of one version.
+  const place = await where(item);
   $("item-title").textContent = labelOf(item);
-  $("item-where").textContent = await where(item);
+  $("item-where").textContent = place;
   show($("item-version-note"), view.version !== null);
   const older = `You are looking at version ${view.version} of ${view.latest}, as it was on ${when(item.updated_date)}.`;
   $("item-version-text").textContent = view.version === null ? "" : older;
