@@ -64,6 +64,7 @@ class ResponseHeaders:
         self.common = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer")]
         if hsts:
             self.common.append(("Strict-Transport-Security", HSTS))
+        self._common_names = frozenset(name.lower() for name, _ in self.common)
         self.cors_origins = cors_origins
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -82,7 +83,7 @@ class ResponseHeaders:
 
     def _finish(self, headers: list[tuple[str, str]], *, json_no_store: bool) -> list:
         """The headers with the common ones set once each, and no-store where it applies."""
-        names = {name.lower() for name, _ in self.common}
+        names = self._common_names
         out = [(name, value) for name, value in headers if name.lower() not in names]
         out.extend(self.common)
         if self.cors_origins:

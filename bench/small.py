@@ -74,6 +74,9 @@ def status_beside_hello(args, work: Path, procs: Processes, env, secret: str) ->
             {
                 "hello": (hello, "/hello", None),
                 "status": (service, "/storage-status", lambda i: tokens[i % len(tokens)]),
+                # The frame every request pays (hooks, body guard, headers, access line),
+                # without auth, arguments or store: a reference, no target.
+                "health": (service, "/health", None),
             },
             args.status_requests,
         )
@@ -93,6 +96,9 @@ def status_beside_hello(args, work: Path, procs: Processes, env, secret: str) ->
                     "anchor": summary(rates["hello"]),
                     "ratios": [s / h for s, h in zip(rates["status"], rates["hello"], strict=True)],
                     "server_cpu_us_per_request": {k: statistics.median(v) for k, v in cpu.items()},
+                    "health_vs_hello": [
+                        s / h for s, h in zip(rates["health"], rates["hello"], strict=True)
+                    ],
                     "connections": CONNECTIONS,
                     "load_generator": "bench/load.py (asyncio, keep-alive)",
                 },

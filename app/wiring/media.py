@@ -181,10 +181,28 @@ def rate_limit_storage(settings: Mapping[str, Any]) -> tuple[str, dict[str, Any]
     return uri, {}
 
 
+class ViewLimiter(Limiter):
+    """Flask-Limiter that counts only where a view asks (`RateLimits.check`), no hooks.
+
+    `Limiter.init_app` hooks every request of the app: a before_request check, an
+    after_request header step and a teardown. The media API has no default or application
+    limits, no conditional deductions and no limit headers, so on every request those hooks
+    find nothing to do, and on a small request they cost about a tenth of its time.
+    `init_app` adds them only for an app whose extensions do not list the limiter yet:
+    listing it first leaves them out. The limits views check are unchanged (they call the
+    decorated guards, which evaluate and count by themselves).
+    """
+
+    def init_app(self, app: Flask) -> None:
+        """Configure storage and strategy from the app, without per-request hooks."""
+        app.extensions.setdefault("limiter", set()).add(self)
+        super().init_app(app)
+
+
 def install_media_limits(app: Flask, settings: Mapping[str, Any]) -> None:
     """Flask-Limiter on the app, moving window, with the media API's two limits."""
     uri, options = rate_limit_storage(settings)
-    limiter = Limiter(
+    limiter = ViewLimiter(
         key_func=lambda: "",  # every limit names its own key
         app=app,
         strategy="moving-window",

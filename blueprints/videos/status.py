@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from flask import Response, jsonify
 from flask_jwt_extended import jwt_required
 from marshmallow import Schema, fields, validate
 
@@ -10,7 +14,7 @@ from blueprints._http.context import current_user, services
 from blueprints._http.schemas import StatusRead
 from services.core.accounts import StoredTotals
 from services.media.records import COLLECTION as MEDIA
-from services.videos.library import FILES_LIMIT_DEFAULT, FILES_LIMIT_MAX
+from services.videos.library import FILES_LIMIT_DEFAULT, FILES_LIMIT_MAX, StorageStatus
 
 
 class StatusArgs(Schema):
@@ -31,19 +35,44 @@ blp = Blueprint("status", __name__, description="Storage status")
 @blp.doc(security=[{"bearerAuth": []}])
 @blp.response(200, StatusRead)
 @blp.errors(401)
-def storage_status(files_limit: int, files_after: str | None = None):
+def storage_status(files_limit: int, files_after: str | None = None) -> Response:
     """Report quota, bytes used, today's bandwidth and the first stored files by name."""
     status = services().videos.library.status(current_user(), limit=files_limit, after=files_after)
+    return jsonify(status_body(status))
+
+
+def status_body(status: StorageStatus) -> dict[str, Any]:
+    """The body StatusRead documents, built directly.
+
+    It is what `StatusRead().dump()` makes of the same values, field for field (the same
+    conversions: int, float, str, bool, ISO 8601), at a fraction of the cost on the
+    service's most frequent small request; tests/blueprints/videos/test_status.py holds the
+    two equal.
+    """
+    usage = status.usage
     media = status.stored.get(MEDIA, StoredTotals(0, 0))
     return {
-        "total_storage": status.usage.quota_bytes,
-        "used_storage": status.usage.used_bytes,
-        "storage_percentage": status.usage.storage_percentage,
-        "bandwidth_used_today": status.usage.bandwidth_used,
-        "bandwidth_limit": status.usage.bandwidth_limit,
-        "files": status.files,
+        "total_storage": int(usage.quota_bytes),
+        "used_storage": int(usage.used_bytes),
+        "storage_percentage": float(usage.storage_percentage),
+        "bandwidth_used_today": int(usage.bandwidth_used),
+        "bandwidth_limit": int(usage.bandwidth_limit),
+        "files": [
+            {
+                "filename": str(file["filename"]),
+                "name": str(file["name"]),
+                "size": int(file["size"]),
+                "content_type": str(file["content_type"]),
+                "uploaded_at": _iso(file["uploaded_at"]),
+            }
+            for file in status.files
+        ],
         "files_truncated": status.files_next is not None,
-        "files_next": status.files_next,
-        "media_bytes": media.bytes,
-        "media_count": media.count,
+        "files_next": None if status.files_next is None else str(status.files_next),
+        "media_bytes": int(media.bytes),
+        "media_count": int(media.count),
     }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()

@@ -276,3 +276,56 @@ def test_a_request_decodes_its_token_once(client, auth, monkeypatch):
     assert client.get("/storage-status", headers=headers).status_code == 200
     assert len(calls) == 1
     assert (calls[0] or {}).get("verify_signature", True) is True
+
+
+def _counting_decodes(monkeypatch) -> list:
+    calls = []
+    real_decode = pyjwt.decode
+
+    def counting_decode(*args, **kwargs):
+        calls.append(args[0] if args else kwargs.get("jwt"))
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(pyjwt, "decode", counting_decode)
+    return calls
+
+
+def test_a_token_is_verified_once_however_often_it_is_sent(client, auth, monkeypatch):
+    headers = auth("alice")
+    calls = _counting_decodes(monkeypatch)
+    for _ in range(3):
+        assert client.get("/storage-status", headers=headers).status_code == 200
+    assert len(calls) == 1
+
+
+def test_a_verified_token_still_expires_by_the_service_clock(client, clock):
+    token = _hs256(_claims(exp=NOW + 60))
+    assert _status(client, token).status_code == 200
+    clock.advance(seconds=61)
+    assert _status(client, token).status_code == 401
+
+
+def test_a_token_that_failed_is_verified_again_and_refused_every_time(client, monkeypatch):
+    forged = _hs256(_claims(), key="another-secret-another-secret-another-secret-0000")
+    calls = _counting_decodes(monkeypatch)
+    assert [_status(client, forged).status_code for _ in range(2)] == [401, 401]
+    assert len(calls) == 2
+
+
+def test_a_token_verified_by_one_app_is_judged_afresh_by_an_app_with_other_settings(make_app):
+    token = _hs256(_claims(iss="https://elsewhere.example", aud=AUDIENCE))
+    assert _status(make_app().test_client(), token).status_code == 200
+    strict = make_app(JWT_ISSUER=ISSUER, JWT_AUDIENCE=AUDIENCE).test_client()
+    assert _status(strict, token).status_code == 401
+
+
+def test_changing_the_claims_a_view_got_does_not_change_the_next_request(app, token):
+    from flask_jwt_extended import get_jwt, verify_jwt_in_request
+
+    headers = {"Authorization": f"Bearer {token('alice')}"}
+    with app.test_request_context(headers=headers):
+        verify_jwt_in_request()
+        get_jwt()["sub"] = "mallory"
+    with app.test_request_context(headers=headers):
+        verify_jwt_in_request()
+        assert get_jwt()["sub"] == "alice"

@@ -121,6 +121,35 @@ def test_access_line_per_request_carries_method_path_status_duration_and_trace()
     assert line["logging.googleapis.com/trace"] == f"projects/demo/traces/{TRACE_ID}"
 
 
+@pytest.mark.parametrize(
+    ("headers", "span"),
+    [
+        (W3C_HEADER, SPAN),
+        (CLOUD_HEADER, "0000000000000001"),
+        ({**W3C_HEADER, **CLOUD_HEADER}, SPAN),
+    ],
+    ids=["traceparent", "cloud-trace-context", "both"],
+)
+def test_the_access_line_takes_its_trace_from_either_header(headers, span):
+    app, stream = tiny_app(), io.StringIO()
+    configure_logging(app, stream=stream)
+    get(app, "/hello", headers)
+
+    (line,) = [line for line in json_lines(stream) if line["logger"] == "mediastore.access"]
+    assert line["logging.googleapis.com/trace"] == f"projects/demo/traces/{TRACE_ID}"
+    assert line["logging.googleapis.com/spanId"] == span
+    assert line["logging.googleapis.com/trace_sampled"] is True
+
+
+def test_an_access_line_without_trace_headers_has_no_trace():
+    app, stream = tiny_app(), io.StringIO()
+    configure_logging(app, stream=stream)
+    get(app, "/hello", {"traceparent": "garbage"})
+
+    (line,) = [line for line in json_lines(stream) if line["logger"] == "mediastore.access"]
+    assert "logging.googleapis.com/trace" not in line
+
+
 def streaming_app() -> Flask:
     """Responses handed to the server as they are, as downloads and streams are."""
     app = tiny_app()

@@ -54,3 +54,24 @@ def test_the_download_token_secret_is_kept_in_data_dir(make_app, settings, tmp_p
     make_app()
     secret = Path(settings["DATA_DIR"]) / "media-download-token-secret"
     assert secret.exists() and len(secret.read_text()) > 40
+
+
+def test_the_limiter_runs_only_where_a_view_checks_a_media_limit(app, client, auth):
+    from flask import request
+
+    from tests.blueprints.media.helpers import upload
+    from tests.media import make_image
+
+    consulted = []
+
+    @app.extensions[LIMITS_KEY].limiter.request_filter
+    def record() -> bool:
+        consulted.append(request.path)
+        return False  # exempt nothing: only note that the limiter looked at the request
+
+    assert client.get("/health").status_code == 200
+    assert client.get("/storage-status", headers=auth()).status_code == 200
+    assert client.get("/api/v1/media", headers=auth()).status_code == 200
+    assert consulted == []
+    assert upload(client, auth(), make_image("png")).status_code == 201
+    assert consulted == ["/api/v1/media/upload"]

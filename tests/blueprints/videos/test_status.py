@@ -115,3 +115,76 @@ def test_files_limit_and_files_after_out_of_bounds_are_400(client, auth, query):
     response = client.get(f"/storage-status?{query}", headers=auth("alice"))
     assert response.status_code == 400
     assert set(response.get_json()) == {"error"}
+
+
+def _schema_dump(status) -> dict:
+    """What the view answered before it built its body itself: StatusRead().dump()."""
+    from blueprints._http.schemas import StatusRead
+    from services.core.accounts import StoredTotals
+    from services.media.records import COLLECTION as MEDIA
+
+    media = status.stored.get(MEDIA, StoredTotals(0, 0))
+    return StatusRead().dump(
+        {
+            "total_storage": status.usage.quota_bytes,
+            "used_storage": status.usage.used_bytes,
+            "storage_percentage": status.usage.storage_percentage,
+            "bandwidth_used_today": status.usage.bandwidth_used,
+            "bandwidth_limit": status.usage.bandwidth_limit,
+            "files": status.files,
+            "files_truncated": status.files_next is not None,
+            "files_next": status.files_next,
+            "media_bytes": media.bytes,
+            "media_count": media.count,
+        }
+    )
+
+
+@pytest.mark.parametrize("files_next", [None, "clip-0001.mp4"])
+def test_the_status_body_is_what_its_documented_schema_dumps(files_next):
+    from datetime import timedelta, timezone
+
+    from blueprints.videos.status import status_body
+    from services.core.accounts import AccountUsage, StoredTotals
+    from services.media.records import COLLECTION as MEDIA
+    from services.videos.library import StorageStatus
+
+    files = [
+        {
+            "filename": "al/clip-0000.mp4",
+            "name": "clip-0000.mp4",
+            "size": 10_485_760,
+            "content_type": "video/mp4",
+            "uploaded_at": datetime(2026, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC),
+        },
+        {
+            "filename": "al/clip-0001.mp4",
+            "name": "clip-0001.mp4",
+            "size": 0,
+            "content_type": "video/webm",
+            "uploaded_at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=2))),
+        },
+    ]
+    status = StorageStatus(
+        AccountUsage(
+            used_bytes=10_485_770, quota_bytes=52_428_800, bandwidth_used=7, bandwidth_limit=9
+        ),
+        files,
+        {MEDIA: StoredTotals(bytes=10, count=1)},
+        files_next,
+    )
+    body = status_body(status)
+    assert body == _schema_dump(status)
+    assert type(body["storage_percentage"]) is float
+
+
+def test_the_answer_is_the_schema_dump_of_the_stored_status(app, client, auth, database):
+    _library(database, "alice", 3)
+    answered = client.get("/storage-status?files_limit=2", headers=auth("alice", username="al"))
+    with app.test_request_context():
+        from services.core.users import User
+
+        user = User.from_claims({"sub": "alice", "username": "al"})
+        status = app.extensions["mediastore"].videos.library.status(user, limit=2)
+    assert answered.get_json() == _schema_dump(status)
+    assert answered.get_json()["files_truncated"] is True
