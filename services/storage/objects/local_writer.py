@@ -39,9 +39,11 @@ class LocalObjectWriter:
         try:
             # Past the page cache where the file system allows: see direct_io.
             self._file = DirectFile(self._tmp, buffers=store._buffers)
-            self._file.write(bytes(self._room))  # the header's place, written at commit
         except OSError as exc:
             raise StorageUnavailable(f"cannot start upload: {exc}") from exc
+        # The header's place, written at commit; a whole number of blocks, it only fills
+        # the buffer, so the bytes that follow stay aligned and nothing is written yet.
+        self._file.write(bytes(self._room))
         # Hashed as it is written, on another core: the MD5 costs no second read of the file.
         self._md5 = md5
         self._closed = False
