@@ -228,9 +228,16 @@ class LocalObjectStore:
 
     def _record_path(self, name: str) -> pathlib.Path:
         path = self._root / check_object_name(name)
-        # Belt and braces against symlinks planted inside the root.
-        if not path.resolve().is_relative_to(self._root.resolve()):
-            raise ValueError(f"object name escapes the store: {name!r}")
+        # Belt and braces against symlinks planted inside the root. Resolving the whole
+        # path walks every directory from `/`: an lstat of each segment below the root
+        # does, on every request, unless one of them is a link.
+        segment = self._root
+        for part in name.split("/"):
+            segment = segment / part
+            if segment.is_symlink():
+                if not path.resolve().is_relative_to(self._root.resolve()):
+                    raise ValueError(f"object name escapes the store: {name!r}")
+                break
         return path
 
     def _load(self, name: str, record: pathlib.Path) -> Record:

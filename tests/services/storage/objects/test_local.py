@@ -269,3 +269,18 @@ def test_local_store_wiring_uses_data_dir(tmp_path):
     store = local_store({"DATA_DIR": str(tmp_path)}, signing_key=KEY, clock=utc_now)
     store.ping()
     assert store.root == tmp_path / "objects"
+
+
+def test_local_refuses_a_link_planted_inside_the_root_that_leads_out(local, tmp_path, payload):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    put(local, "videos/ab/kept", payload)
+    (local.root / "videos" / "cd").symlink_to(outside, target_is_directory=True)
+    (local.root / "videos" / "ab" / "link").symlink_to(local.root / "videos/ab/kept")
+
+    with pytest.raises(ValueError):
+        local.open_writer("videos/cd/x", "text/plain")
+    with pytest.raises(ValueError):
+        local.stat("videos/cd/x")
+    assert local.stat("videos/ab/link").size == SIZE  # a link that stays inside is followed
+    assert list(outside.iterdir()) == []
