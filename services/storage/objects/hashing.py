@@ -6,8 +6,9 @@ alone runs at about 650 MiB/s, and in series with the write it cost the upload a
 its speed (docs/benchmarks.md). Chunks are hashed in order, gathered into batches of 1 MiB
 (one read of a request body); the caller waits for the previous batch before handing over
 the next, so memory holds at most two batches. The helpers are long-lived threads owned by
-the store: an 8 MiB part starts no thread, and its last batch hashes while the file is
-fsynced (flush()), so what no write overlaps is at most one batch.
+the store: an 8 MiB part starts no thread, and its last batch is handed over (flush())
+before the file's last block is written, so little of the hash is left when the writer
+needs the digest for the object's record.
 """
 
 from __future__ import annotations
