@@ -36,6 +36,7 @@ from bench.memory import watch_rss
 from bench.procs import Processes, Server, base_env, free_port, start_gunicorn
 from bench.results import Figure, summary
 from bench.scenarios import BUCKET, auth, service_env
+from services.storage.objects.local_format import legacy_data_path, read_record
 
 MB = 1_000_000
 PARTS = 64
@@ -235,20 +236,23 @@ def part_etag(answer: requests.Response) -> str:
     return base64.b64decode(answer.json()["md5Hash"]).hex()
 
 
-def part_files(objects: Path, session_id: str) -> list[Path]:
-    """The data files of a session's parts in the embedded store, in part order."""
+def part_files(objects: Path, session_id: str) -> list[tuple[Path, int, int]]:
+    """Each part's file in the embedded store, where its bytes begin and how many, in order."""
     directory = objects / "uploads" / session_id
-    files = []
+    pieces = []
     for number in range(1, PARTS + 1):
-        record = directory / f"part-{number}"
-        generation = json.loads(record.read_bytes())["generation"]
-        files.append(directory / f".{record.name}.{generation}")
-    return files
+        path = directory / f"part-{number}"
+        with open(path, "rb") as file:
+            stored = read_record(file.fileno())
+        if stored.offset is None:  # stored before the one-file layout
+            path = legacy_data_path(path, stored.fields["generation"])
+        pieces.append((path, stored.offset or 0, stored.fields["size"]))
+    return pieces
 
 
 def drop_cache(objects: Path) -> None:
     """Ask the kernel to drop the cached pages of every stored file (no root needed)."""
-    for path in objects.rglob(".*"):
+    for path in objects.rglob("*"):
         if path.is_file():
             with suppress(OSError), open(path, "rb") as file:
                 os.posix_fadvise(file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
@@ -261,11 +265,11 @@ def copy_anchor(objects: Path, sent: SentParts) -> float:
     target = objects.parent / "copy-anchor"
     started = time.perf_counter()
     with open(target, "wb") as out:
-        for path in files:
+        for path, offset, left in files:
             with open(path, "rb") as part:
-                left = os.fstat(part.fileno()).st_size
                 while left > 0:
-                    left -= os.copy_file_range(part.fileno(), out.fileno(), left)
+                    copied = os.copy_file_range(part.fileno(), out.fileno(), left, offset)
+                    offset, left = offset + copied, left - copied
         os.fsync(out.fileno())
     took = time.perf_counter() - started
     target.unlink()

@@ -65,12 +65,18 @@ class FileRange(Iterator[bytes]):
 
     Iterating yields bounded chunks, opening the file on the first next(), like any
     read_range. A server that can send a file from the kernel (gunicorn's sendfile) gets it
-    whole from open() instead: positioned at `start`, `length` bytes to send. Errors are
-    the store's (ObjectMissing, StorageUnavailable), raised by whichever is called first.
+    whole from open() instead: positioned at `start`, `length` bytes to send, the object
+    running to the end of the file. `opener` returns the open file and the offset in it
+    where the object's bytes begin (after the local store's header). Errors are the
+    store's (ObjectMissing, StorageUnavailable), raised by whichever is called first.
     """
 
     def __init__(
-        self, opener: Callable[[], BinaryIO], start: int, end: int, chunk_bytes: int
+        self,
+        opener: Callable[[], tuple[BinaryIO, int]],
+        start: int,
+        end: int,
+        chunk_bytes: int,
     ) -> None:
         self._opener = opener
         self.start = start
@@ -81,8 +87,7 @@ class FileRange(Iterator[bytes]):
 
     def open(self) -> BinaryIO:
         """The file at `start`; the caller owns it (and iterating this range is then over)."""
-        file = self._opener()
-        file.seek(self.start)
+        file = self._open_at_start()
         self._remaining = 0
         return file
 
@@ -91,14 +96,22 @@ class FileRange(Iterator[bytes]):
             self.close()
             raise StopIteration
         if self._file is None:
-            self._file = self._opener()
-            self._file.seek(self.start)
+            self._file = self._open_at_start()
         chunk = self._file.read(min(self.chunk_bytes, self._remaining))
         if not chunk:
             self._remaining = 0
             return next(self)
         self._remaining -= len(chunk)
         return chunk
+
+    def _open_at_start(self) -> BinaryIO:
+        file, offset = self._opener()
+        try:
+            file.seek(offset + self.start)
+        except BaseException:
+            file.close()
+            raise
+        return file
 
     def close(self) -> None:
         """Close the file opened by iteration, if any."""

@@ -14,7 +14,7 @@ import errno
 import os
 import pathlib
 from collections.abc import Callable, Iterable
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 READ_BYTES = 4 * 1024 * 1024
 # copy_file_range refused: not on this kernel or file system, or not between these files.
@@ -22,48 +22,74 @@ _NO_KERNEL_COPY = {errno.ENOSYS, errno.EXDEV, errno.EINVAL, errno.EOPNOTSUPP, er
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
-def concatenate(sources: Iterable[Callable[[], BinaryIO]], target: pathlib.Path) -> int:
-    """Write each opened source after the other into the new file `target`; fsync; its size.
+class Piece(NamedTuple):
+    """An open source file and the bytes of it to copy: `length` from `offset`."""
 
-    Sources are opened one at a time, in order, and closed once copied. Raises OSError for
-    any failure of the file system; `target` is then the caller's to remove.
+    file: BinaryIO
+    offset: int
+    length: int
+
+
+def concatenate(
+    sources: Iterable[Callable[[], Piece]],
+    target: pathlib.Path,
+    *,
+    room: int = 0,
+    head: Callable[[int], bytes] | None = None,
+) -> int:
+    """Write each opened source's piece after the other into the new file `target`; fsync.
+
+    The pieces start `room` bytes in, and head(size) is then written over those first
+    bytes (a header recording the size). Sources are opened one at a time, in order, and
+    closed once copied. Returns the bytes copied. Raises OSError for any failure of the file
+    system; `target` is then the caller's to remove.
     """
     size = 0
     out = os.open(target, _CREATE, 0o644)
     try:
+        os.lseek(out, room, os.SEEK_SET)
         for open_source in sources:
-            with open_source() as source:
-                length = os.fstat(source.fileno()).st_size
-                _copy(source.fileno(), out, length)
-                size += length
+            piece = open_source()
+            with piece.file:
+                _copy(piece.file.fileno(), out, piece.offset, piece.length)
+                size += piece.length
+        if head is not None:
+            _write_at(out, head(size), 0)
         os.fsync(out)
     finally:
         os.close(out)
     return size
 
 
-def _copy(source: int, target: int, length: int) -> None:
-    """Append `length` bytes of `source` (from its start) to `target`, in the kernel if it can."""
-    offset = 0
-    while offset < length:
+def _copy(source: int, target: int, start: int, length: int) -> None:
+    """Append `length` bytes of `source` from `start` to `target`, in the kernel if it can."""
+    offset, end = start, start + length
+    while offset < end:
         try:
-            copied = os.copy_file_range(source, target, length - offset, offset)
+            copied = os.copy_file_range(source, target, end - offset, offset)
         except OSError as exc:
             if exc.errno not in _NO_KERNEL_COPY:
                 raise
             copied = 0
         if copied == 0:
-            _copy_by_reads(source, target, offset, length)
+            _copy_by_reads(source, target, offset, end)
             return
         offset += copied
 
 
-def _copy_by_reads(source: int, target: int, offset: int, length: int) -> None:
-    while offset < length:
-        chunk = os.pread(source, min(READ_BYTES, length - offset), offset)
+def _copy_by_reads(source: int, target: int, offset: int, end: int) -> None:
+    while offset < end:
+        chunk = os.pread(source, min(READ_BYTES, end - offset), offset)
         if not chunk:
             raise OSError(errno.EIO, "source ended before its size")
         view = memoryview(chunk)
         while view:
             view = view[os.write(target, view) :]
         offset += len(chunk)
+
+
+def _write_at(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written

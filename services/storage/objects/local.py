@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import pathlib
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import BinaryIO
 
@@ -20,13 +20,22 @@ from services.storage.objects.base import (
     SignedGrant,
     SignedUpload,
 )
-from services.storage.objects.concat import concatenate
-from services.storage.objects.direct_io import DirectFile
+from services.storage.objects.concat import Piece, concatenate
+from services.storage.objects.direct_io import AlignedBuffers
 from services.storage.objects.hashing import BackgroundMD5
+from services.storage.objects.local_format import (
+    Record,
+    encode_header,
+    fsync_dir,
+    header_room,
+    legacy_data_path,
+    read_record,
+    unlink_quietly,
+)
 from services.storage.objects.local_signing import LocalUrlSigner
+from services.storage.objects.local_writer import TMP_DIR, LocalObjectWriter
 
 MIB = 1024 * 1024
-_TMP_DIR = ".tmp"
 _MISSING = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
 
@@ -52,11 +61,13 @@ def check_range(start: int, end: int) -> None:
 class LocalObjectStore:
     """Objects as files under `root`.
 
-    Layout: `root/<name>` is a small JSON record (generation, content type, size, MD5) and the
-    bytes live beside it in the hidden `.<basename>.<generation>`, which is never rewritten.
-    Replacing the record is the commit point, so a crash leaves either the old object or
-    the new one (plus an invisible orphan), never bytes without their metadata, and a
-    reader that opened one generation keeps reading it while a rewrite commits.
+    Layout (local_format.py): `root/<name>` is one file, a header holding the record
+    (generation, content type, size, MD5), then the bytes. A new object is written under
+    `.tmp/`, made durable with its record (one fsync), and renamed over the name (the commit
+    point; then one fsync of the directory). A crash leaves either the old object or the new
+    one (plus an invisible temporary), never bytes without their record, and a reader that
+    opened one generation keeps reading it while a rewrite commits. Objects stored before
+    this layout (a JSON record and a hidden `.<basename>.<generation>`) read as they are.
     """
 
     def __init__(
@@ -78,6 +89,13 @@ class LocalObjectStore:
         self._signer = LocalUrlSigner(signing_key, clock)
         self._clock = clock  # also stamps when each object was stored (list_objects)
         self._chunk_bytes = chunk_bytes
+        # Long-lived MD5 helpers (hashing.py), one per core at most: threads start on the
+        # first large upload, in the serving process, and no upload starts its own.
+        self._hashers = ThreadPoolExecutor(
+            max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="md5"
+        )
+        # Write buffers kept from one upload to the next (direct_io.py).
+        self._buffers = AlignedBuffers()
 
     @property
     def root(self) -> pathlib.Path:
@@ -87,12 +105,12 @@ class LocalObjectStore:
     def open_writer(self, name: str, content_type: str) -> LocalObjectWriter:
         """Start a streamed upload into a temporary file under the root."""
         record = self._record_path(name)
-        tmp_dir = self._root / _TMP_DIR
+        tmp_dir = self._root / TMP_DIR
         try:
             tmp_dir.mkdir(exist_ok=True)
         except OSError as exc:
             raise StorageUnavailable(f"cannot write under {self._root}: {exc}") from exc
-        return LocalObjectWriter(self, name, record, content_type)
+        return LocalObjectWriter(self, name, record, content_type, BackgroundMD5(self._hashers))
 
     def stat(self, name: str) -> ObjectInfo:
         """Describe a committed object from its record."""
@@ -105,10 +123,10 @@ class LocalObjectStore:
         return FileRange(lambda: self._open_current(name, record), start, end, self._chunk_bytes)
 
     def delete(self, name: str) -> bool:
-        """Remove the record (the commit point), then the bytes it pointed at."""
+        """Remove the record (the commit point), then any older data file it pointed at."""
         record = self._record_path(name)
         try:
-            info = self._read_record(name, record)
+            stored = self._load(name, record)
             record.unlink()
         except ObjectMissing:
             return False
@@ -116,7 +134,7 @@ class LocalObjectStore:
             return False  # Deleted concurrently.
         except OSError as exc:
             raise StorageUnavailable(str(exc)) from exc
-        _unlink_quietly(_data_path(record, info.generation))
+        _drop_legacy_data(record, stored)
         return True
 
     def compose(self, sources: list[str], destination: str, content_type: str) -> ObjectInfo:
@@ -132,19 +150,26 @@ class LocalObjectStore:
         for source, record in records:
             self._read_record(source, record)  # a missing part fails before any copying
         openers = [
-            lambda source=source, record=record: self._open_current(source, record)
+            lambda source=source, record=record: self._open_piece(source, record)
             for source, record in records
         ]
-        tmp = self._root / _TMP_DIR / uuid.uuid4().hex
+        tmp = self._root / TMP_DIR / uuid.uuid4().hex
+        room = header_room(content_type)
+        new: list[tuple[dict, Record | None]] = []
         try:
             tmp.parent.mkdir(exist_ok=True)
-            size = concatenate(openers, tmp)
-            return self._commit(destination, target, tmp, content_type, size, None)
+
+            def head(size: int) -> bytes:
+                new.append(self._new_fields(destination, target, content_type, size, None))
+                return encode_header(new[0][0], room)
+
+            concatenate(openers, tmp, room=room, head=head)
+            return self._install(destination, target, tmp, *new[0])
         except OSError as exc:
-            _unlink_quietly(tmp)
+            unlink_quietly(tmp)
             raise StorageUnavailable(f"cannot compose {destination}: {exc}") from exc
         except BaseException:
-            _unlink_quietly(tmp)
+            unlink_quietly(tmp)
             raise
 
     def signed_url(self, name: str, ttl_seconds: int, download_name: str | None = None) -> str:
@@ -193,64 +218,98 @@ class LocalObjectStore:
 
     def _listed(self, name: str, record: pathlib.Path) -> ListedObject | None:
         try:
-            fields = json.loads(record.read_bytes())
+            fields = self._load(name, record).fields
             stamp = fields.get("created") or record.stat().st_mtime
-        except FileNotFoundError:
+        except (ObjectMissing, FileNotFoundError):
             return None  # deleted while listing
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
             raise StorageUnavailable(f"unreadable object record for {name}: {exc}") from exc
         return ListedObject(name, fields["size"], datetime.fromtimestamp(stamp, UTC))
 
     def _record_path(self, name: str) -> pathlib.Path:
         path = self._root / check_object_name(name)
-        # Belt and braces against symlinks planted inside the root.
-        if not path.resolve().is_relative_to(self._root.resolve()):
-            raise ValueError(f"object name escapes the store: {name!r}")
+        # Belt and braces against symlinks planted inside the root. Resolving the whole
+        # path walks every directory from `/`: an lstat of each segment below the root
+        # does, on every request, unless one of them is a link.
+        segment = self._root
+        for part in name.split("/"):
+            segment = segment / part
+            if segment.is_symlink():
+                if not path.resolve().is_relative_to(self._root.resolve()):
+                    raise ValueError(f"object name escapes the store: {name!r}")
+                break
         return path
 
+    def _load(self, name: str, record: pathlib.Path) -> Record:
+        """The object's record; ObjectMissing, or StorageUnavailable if it is unreadable."""
+        file = self._open_record(name, record)
+        with file:
+            return self._parse(name, file)
+
     def _read_record(self, name: str, record: pathlib.Path) -> ObjectInfo:
+        return _info(name, self._load(name, record).fields)
+
+    def _open_record(self, name: str, record: pathlib.Path) -> BinaryIO:
         try:
-            fields = json.loads(record.read_bytes())
+            return open(record, "rb")  # noqa: SIM115 - the caller closes it
         except _MISSING as exc:
             raise ObjectMissing(name) from exc
+        except OSError as exc:
+            raise StorageUnavailable(f"unreadable object record for {name}: {exc}") from exc
+
+    def _parse(self, name: str, file: BinaryIO) -> Record:
+        try:
+            return read_record(file.fileno())
         except (OSError, ValueError) as exc:
             raise StorageUnavailable(f"unreadable object record for {name}: {exc}") from exc
-        # Records written before the store kept an MD5 have none: report it unknown.
-        return ObjectInfo(
-            name, fields["size"], fields["content_type"], fields["generation"], fields.get("md5")
-        )
 
-    def _open_current(self, name: str, record: pathlib.Path) -> BinaryIO:
-        # A rewrite may delete the generation we just read about; the record then names
-        # the new one, so one retry is enough.
+    def _open_current(self, name: str, record: pathlib.Path) -> tuple[BinaryIO, int]:
+        piece = self._open_piece(name, record)
+        return piece.file, piece.offset
+
+    def _open_piece(self, name: str, record: pathlib.Path) -> Piece:
+        """The open file of the object's bytes: its record's own file, one descriptor for
+        record and bytes alike, or an older object's data file."""
+        # An older object's rewrite may delete the data file we just read about; the
+        # record then names the new one, so one retry is enough.
         for _ in range(2):
-            info = self._read_record(name, record)
+            file = self._open_record(name, record)
             try:
-                return open(_data_path(record, info.generation), "rb")  # noqa: SIM115
+                stored = self._parse(name, file)
+            except BaseException:
+                file.close()
+                raise
+            size = stored.fields["size"]
+            if stored.offset is not None:
+                return Piece(file, stored.offset, size)
+            file.close()
+            try:
+                data = legacy_data_path(record, stored.fields["generation"])
+                return Piece(open(data, "rb"), 0, size)  # noqa: SIM115
             except FileNotFoundError:
                 continue
             except OSError as exc:
                 raise StorageUnavailable(str(exc)) from exc
         raise ObjectMissing(name)
 
-    def _commit(
+    def _new_fields(
         self,
         name: str,
         record: pathlib.Path,
-        tmp: pathlib.Path,
         content_type: str,
         size: int,
         md5: str | None,
-    ) -> ObjectInfo:
+    ) -> tuple[dict, Record | None]:
+        """The record of a new version of `name` (its generation always grows), and the
+        record of the version it is to replace, if any."""
         try:
-            previous = self._read_record(name, record).generation
+            replaced: Record | None = self._load(name, record)
         except ObjectMissing:
-            previous = None
+            replaced = None
+        previous = None if replaced is None else str(replaced.fields["generation"])
         generation = str(time.time_ns())
         if previous is not None and previous.isdigit() and int(generation) <= int(previous):
             generation = str(int(previous) + 1)
-        record.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, _data_path(record, generation))
         fields = {
             "generation": generation,
             "content_type": content_type,
@@ -258,89 +317,33 @@ class LocalObjectStore:
             "md5": md5,
             "created": self._clock(),
         }
-        record_tmp = self._root / _TMP_DIR / f"{uuid.uuid4().hex}.json"
-        with open(record_tmp, "wb") as file:
-            file.write(json.dumps(fields).encode())
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(record_tmp, record)
-        _fsync_dir(record.parent)
-        if previous is not None and previous != generation:
-            _unlink_quietly(_data_path(record, previous))
-        return ObjectInfo(name, size, content_type, generation, md5)
+        return fields, replaced
+
+    def _install(
+        self,
+        name: str,
+        record: pathlib.Path,
+        tmp: pathlib.Path,
+        fields: dict,
+        replaced: Record | None,
+    ) -> ObjectInfo:
+        """Rename the durable new file over the name (the commit point) and sync the rename."""
+        record.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, record)
+        fsync_dir(record.parent)
+        if replaced is not None:
+            _drop_legacy_data(record, replaced)
+        return _info(name, fields)
 
 
-class LocalObjectWriter:
-    """An upload into a temporary file that commit() moves into place."""
-
-    def __init__(
-        self, store: LocalObjectStore, name: str, record: pathlib.Path, content_type: str
-    ) -> None:
-        self._store = store
-        self._name = name
-        self._record = record
-        self._content_type = content_type
-        self._tmp = store.root / _TMP_DIR / uuid.uuid4().hex
-        try:
-            # Past the page cache where the file system allows: see direct_io.
-            self._file = DirectFile(self._tmp)
-        except OSError as exc:
-            raise StorageUnavailable(f"cannot start upload: {exc}") from exc
-        # Hashed as it is written, on another core: the MD5 costs no second read of the file.
-        self._md5 = BackgroundMD5()
-        self._closed = False
-
-    def write(self, chunk: bytes) -> None:
-        """Append bytes to the temporary file."""
-        if self._closed:
-            raise ValueError("writer is closed")
-        self._md5.update(chunk)
-        try:
-            self._file.write(chunk)
-        except OSError as exc:
-            raise StorageUnavailable(f"cannot write upload: {exc}") from exc
-
-    def commit(self) -> ObjectInfo:
-        """Flush to disk and move the object into place atomically."""
-        if self._closed:
-            raise ValueError("writer is closed")
-        try:
-            self._file.finish()
-            info = self._store._commit(
-                self._name,
-                self._record,
-                self._tmp,
-                self._content_type,
-                self._file.size,
-                self._md5.hexdigest(),
-            )
-        except OSError as exc:
-            self.abort()
-            raise StorageUnavailable(f"cannot commit upload: {exc}") from exc
-        self._closed = True
-        return info
-
-    def abort(self) -> None:
-        """Close and remove the temporary file."""
-        self._closed = True
-        self._md5.close()
-        self._file.close()
-        _unlink_quietly(self._tmp)
+def _info(name: str, fields: dict) -> ObjectInfo:
+    # Records written before the store kept an MD5 have none: report it unknown.
+    return ObjectInfo(
+        name, fields["size"], fields["content_type"], fields["generation"], fields.get("md5")
+    )
 
 
-def _data_path(record: pathlib.Path, generation: str) -> pathlib.Path:
-    return record.with_name(f".{record.name}.{generation}")
-
-
-def _unlink_quietly(path: pathlib.Path) -> None:
-    # Already gone, or an orphan that costs only disk space.
-    with contextlib.suppress(OSError):
-        path.unlink()
-
-
-def _fsync_dir(path: pathlib.Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _drop_legacy_data(record: pathlib.Path, stored: Record) -> None:
+    """Delete the data file of an object stored before the one-file layout, if it was one."""
+    if stored.offset is None:
+        unlink_quietly(legacy_data_path(record, stored.fields["generation"]))

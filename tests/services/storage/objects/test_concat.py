@@ -1,4 +1,4 @@
-"""Concatenation in the kernel: the bytes in order, the size, and the fallback by reads."""
+"""Concatenation in the kernel: the bytes in order, the size, the header, the fallback by reads."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import pytest
 
 from services.storage.objects import concat
-from services.storage.objects.concat import READ_BYTES, concatenate
+from services.storage.objects.concat import READ_BYTES, Piece, concatenate
 
 
 def write_sources(tmp_path, sizes: list[int]) -> list:
@@ -21,7 +21,11 @@ def write_sources(tmp_path, sizes: list[int]) -> list:
 
 
 def openers(paths):
-    return [lambda path=path: open(path, "rb") for path in paths]  # noqa: SIM115
+    """Each whole file, as a piece."""
+    return [
+        lambda path=path: Piece(open(path, "rb"), 0, path.stat().st_size)  # noqa: SIM115
+        for path in paths
+    ]
 
 
 def test_concatenate_copies_every_source_in_order(tmp_path):
@@ -62,3 +66,18 @@ def test_the_target_must_be_new(tmp_path):
     with pytest.raises(FileExistsError):
         concatenate(openers(paths), tmp_path / "joined")
     assert (tmp_path / "joined").read_bytes() == b"taken"
+
+
+def test_concatenate_copies_pieces_after_a_header_written_last(tmp_path):
+    paths = write_sources(tmp_path, [READ_BYTES + 9, 500])
+    datas = [path.read_bytes() for path in paths]
+    pieces = [
+        lambda: Piece(open(paths[0], "rb"), 100, READ_BYTES - 91),  # noqa: SIM115
+        lambda: Piece(open(paths[1], "rb"), 0, 500),  # noqa: SIM115
+    ]
+
+    size = concatenate(pieces, tmp_path / "joined", room=16, head=lambda n: f"{n:016d}".encode())
+
+    expected = datas[0][100 : READ_BYTES + 9] + datas[1]
+    assert size == len(expected)
+    assert (tmp_path / "joined").read_bytes() == f"{size:016d}".encode() + expected

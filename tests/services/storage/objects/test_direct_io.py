@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from services.storage.objects.direct_io import DirectFile
+from services.storage.objects.direct_io import AlignedBuffers, DirectFile
 
 BUFFER = 4 * mmap.PAGESIZE
 
@@ -101,3 +101,42 @@ def test_buffer_size_must_be_whole_pages(tmp_path, buffer_bytes):
     with pytest.raises(ValueError, match="multiple"):
         DirectFile(tmp_path / "object", buffer_bytes)
     assert not (tmp_path / "object").exists()
+
+
+def test_a_file_reuses_the_buffer_the_last_one_gave_back(tmp_path):
+    buffers = AlignedBuffers(BUFFER, keep=1)
+    first = DirectFile(tmp_path / "first", buffers=buffers)
+    first.write(os.urandom(BUFFER + 999))
+    used = first._buffer
+    first.finish()
+
+    second = DirectFile(tmp_path / "second", buffers=buffers)
+    assert second._buffer is used  # no fresh map, no page faults to pay again
+    second.write(b"short")
+    second.finish()
+    assert (tmp_path / "second").read_bytes() == b"short"  # nothing of the first leaks
+
+
+def test_buffers_beyond_the_ones_kept_are_unmapped(tmp_path):
+    buffers = AlignedBuffers(BUFFER, keep=1)
+    files = [DirectFile(tmp_path / f"f{n}", buffers=buffers) for n in range(2)]
+    maps = [file._buffer for file in files]
+    for file in files:
+        file.close()
+        file.close()
+    assert maps[0].closed is False and maps[1].closed is True
+
+
+def test_a_head_is_written_over_the_first_bytes_before_the_sync(tmp_path):
+    file = DirectFile(tmp_path / "object", BUFFER)
+    file.write(bytes(BUFFER) + b"tail")
+    file.finish(b"head")
+    assert (tmp_path / "object").read_bytes() == b"head" + bytes(BUFFER - 4) + b"tail"
+
+
+def test_a_head_longer_than_the_file_is_refused(tmp_path):
+    file = DirectFile(tmp_path / "object", BUFFER)
+    file.write(b"ab")
+    with pytest.raises(ValueError):
+        file.finish(b"abc")
+    file.close()

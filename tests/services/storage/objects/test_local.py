@@ -163,11 +163,11 @@ def test_local_signed_upload_url_refuses_a_negative_limit(local):
 
 def test_local_object_recorded_without_md5_has_none(local, payload):
     """Records written before the store kept an MD5 still describe their object."""
-    put(local, "videos/ab/old", payload)
     record = local.root / "videos/ab/old"
-    fields = json.loads(record.read_bytes())
-    del fields["md5"]
-    record.write_text(json.dumps(fields))
+    record.parent.mkdir(parents=True)
+    fields = {"generation": "7", "content_type": "video/mp4", "size": SIZE}
+    record.write_text(json.dumps(fields))  # the layout of that time: record, then data
+    (record.parent / ".old.7").write_bytes(payload)
 
     info = local.stat("videos/ab/old")
 
@@ -236,8 +236,7 @@ def test_local_range_opens_as_a_file_at_its_start_for_sendfile(local, payload):
     byte_range = local.read_range("videos/ab/file", 1000, SIZE - 1)
     assert byte_range.length == SIZE - 1000
 
-    with byte_range.open() as file:
-        assert file.tell() == 1000
+    with byte_range.open() as file:  # at the range's start, the object ending with the file
         assert file.read() == payload[1000:]
     assert list(byte_range) == []  # handed over: iterating it sends nothing twice
 
@@ -270,3 +269,18 @@ def test_local_store_wiring_uses_data_dir(tmp_path):
     store = local_store({"DATA_DIR": str(tmp_path)}, signing_key=KEY, clock=utc_now)
     store.ping()
     assert store.root == tmp_path / "objects"
+
+
+def test_local_refuses_a_link_planted_inside_the_root_that_leads_out(local, tmp_path, payload):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    put(local, "videos/ab/kept", payload)
+    (local.root / "videos" / "cd").symlink_to(outside, target_is_directory=True)
+    (local.root / "videos" / "ab" / "link").symlink_to(local.root / "videos/ab/kept")
+
+    with pytest.raises(ValueError):
+        local.open_writer("videos/cd/x", "text/plain")
+    with pytest.raises(ValueError):
+        local.stat("videos/cd/x")
+    assert local.stat("videos/ab/link").size == SIZE  # a link that stays inside is followed
+    assert list(outside.iterdir()) == []
