@@ -135,6 +135,8 @@ def _returned(collection: Any, engine: Any, doc: dict[str, Any]) -> dict[str, An
 
 def _embedded_find_one(collection: Any, filter: Mapping[str, Any]) -> dict[str, Any] | None:
     """find_one(filter) without a cursor: the first match, returned as the cursor would."""
+    if ordered.readable_by_id(collection, filter):
+        return ordered.by_id(collection, filter["_id"])
     engine = importlib.import_module(type(collection).__module__.rsplit(".", 1)[0])
     spec = engine.helpers.patch_datetime_awareness_in_document(dict(filter))
     for doc in collection._iter_documents(spec):

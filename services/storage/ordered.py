@@ -26,6 +26,7 @@ from services.storage.bsonkey import rank
 from services.storage.keyterms import Term, translate
 
 _PREFIX = "ordered:"
+_KEPT = "_mediastore_ordered_indexes"  # an attribute of the litemongo store
 
 
 def _store(collection: Any) -> Any | None:
@@ -86,12 +87,23 @@ def _checked(fields: str) -> str:
 
 
 def _indexes(store: Any) -> list[list[str]]:
-    """The field lists of the collection file's ordered indexes."""
+    """The field lists of the collection file's ordered indexes.
+
+    Kept with the schema version they were read at: SQLite changes it with every change of
+    the file's schema, whichever connection makes it, so one cheap pragma says when to
+    read them again.
+    """
+    version = store._connection.execute("PRAGMA schema_version").fetchone()[0]
+    kept = getattr(store, _KEPT, None)
+    if kept is not None and kept[0] == version:
+        return kept[1]
     rows = store._connection.execute(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE ?", (_PREFIX + "%",)
     ).fetchall()
     names = (name[len(_PREFIX) :] for (name,) in rows if not name.endswith(":odd"))
-    return [name.split(",") for name in names]
+    indexes = [name.split(",") for name in names]
+    setattr(store, _KEPT, (version, indexes))
+    return indexes
 
 
 class _Plan:
@@ -231,6 +243,22 @@ def _lookalikes(value: Any) -> list[bytes]:
     if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
         keys.append(rank(int(value)) if isinstance(value, bool) else rank(bool(value)))
     return keys
+
+
+def by_id(collection: Any, doc_id: str) -> dict[str, Any] | None:
+    """The document with this string _id, read by its key, as a cursor would return it."""
+    store = _store(collection)
+    store._remove_expired_documents()  # TTL indexes, as the engine's every read does
+    row = store._connection.execute(
+        f"SELECT doc FROM {store.DOCUMENTS} WHERE _id = ?",  # nosec
+        (store._documents.encode_key(doc_id),),
+    ).fetchone()
+    return None if row is None else bson.decode(row[0], codec_options=_client_codec(collection))
+
+
+def readable_by_id(collection: Any, filter: Mapping[str, Any]) -> bool:
+    """Whether find_one(filter) can be a read by key: {_id: <string>} on litemongo."""
+    return len(filter) == 1 and type(filter.get("_id")) is str and _store(collection) is not None
 
 
 def decode(collection: Any, blob: bytes) -> dict[str, Any]:
