@@ -3,7 +3,9 @@
 Decoders and metadata readers (PyAV, Pillow, pypdf) want a file; a stored video may be
 gigabytes. ObjectFile reads what the reader asks for, one window at a time, so memory holds
 one window and a reader that looks at headers and an index fetches only those, whichever
-store holds the object.
+store holds the object. Windows start small after every jump and double while the reader
+goes on in order, as a file system's readahead does: a probe of a header and of an index at
+the far end (an MP4's `moov`) costs two small reads, a decoder reading on costs few calls.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from services.core.errors import MediastoreError
 from services.storage.objects.base import ObjectStore
 
 WINDOW_BYTES = 1024 * 1024
+FIRST_WINDOW_BYTES = 64 * 1024
 
 
 class ReadBudgetExceeded(Exception):
@@ -40,6 +43,7 @@ class ObjectFile(io.RawIOBase):
         super().__init__()
         self._store, self._name, self._size = store, name, size
         self._window, self._budget = window, budget
+        self._span = min(window, FIRST_WINDOW_BYTES)
         self._position = 0
         self._cache_start, self._cache = 0, b""
         self.bytes_read = 0
@@ -74,7 +78,9 @@ class ObjectFile(io.RawIOBase):
         return count
 
     def _fill(self, start: int) -> None:
-        end = min(self._size, start + self._window) - 1
+        in_order = bool(self._cache) and start == self._cache_start + len(self._cache)
+        self._span = min(self._window, self._span * 2 if in_order else FIRST_WINDOW_BYTES)
+        end = min(self._size, start + self._span) - 1
         if self._budget is not None and self.bytes_read + end - start + 1 > self._budget:
             raise ReadBudgetExceeded(f"more than {self._budget} bytes read")
         try:

@@ -45,3 +45,33 @@ def test_a_store_error_is_kept_for_the_caller_even_if_the_reader_swallows_it(sto
     with contextlib.suppress(Exception):  # as a decoder would
         file.read(1)
     assert isinstance(file.failure, ObjectMissing)
+
+
+class _Counting:
+    """A real store, with the ranges asked of it written down."""
+
+    def __init__(self, store):
+        self.store, self.ranges = store, []
+
+    def read_range(self, name, start, end):
+        self.ranges.append((start, end))
+        return self.store.read_range(name, start, end)
+
+
+def test_windows_start_small_after_a_jump_and_grow_while_reading_on(store):
+    data = bytes(range(256)) * (16 * 1024)  # 4 MiB
+    writer = store.open_writer("videos/long.bin", "application/octet-stream")
+    writer.write(data)
+    info = writer.commit()
+    counting = _Counting(store)
+    file = ObjectFile(counting, info.name, info.size)
+    assert file.read(100) == data[:100]
+    file.seek(-100, io.SEEK_END)
+    assert file.read() == data[-100:]
+    # A header and a tail, as an MP4 probe reads them: two small windows.
+    assert file.bytes_read == 64 * 1024 + 100
+    file.seek(0)
+    assert io.BufferedReader(file, 1024 * 1024).read() == data
+    sizes = [end - start + 1 for start, end in counting.ranges[2:]]
+    assert sizes[:5] == [64 * 1024, 128 * 1024, 256 * 1024, 512 * 1024, 1024 * 1024]
+    assert max(sizes) == 1024 * 1024 and len(sizes) <= 8
