@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.blueprints.media.helpers import make_pdf, uploaded_id
@@ -147,3 +149,15 @@ def test_the_relay_housekeeping_purges_expired_files(app, client, auth, database
     app.extensions["mediastore"].events.relay.run_once()
     assert database["media"].count_documents({}) == 0
     assert account(database, "alice")["used_bytes"] == 0
+
+
+def test_fields_come_in_the_seeds_order(client, auth):
+    uploaded_id(client, auth(), make_image("png"))
+    text = client.get("/api/v1/media", headers=auth()).get_data(as_text=True)
+    # The seed documents an item as id, file_name, original_file_name, file_type, mime_type,
+    # file_size, url, created_at; its FastAPI original answered in that order.
+    item = json.loads(text)["items"][0]  # a dict keeps the order of the text
+    assert list(item)[:8] == [
+        "id", "file_name", "original_file_name", "file_type",
+        "mime_type", "file_size", "url", "created_at",
+    ]  # fmt: skip
