@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import re
 
-from flask import request
+from flask import jsonify, request
 
 from blueprints._http.api import ENTITIES, Blueprint
 from blueprints._http.context import services
@@ -30,6 +30,7 @@ from blueprints.entities.schemas import (
     SignedVersionArgs,
     VersionArgs,
     VersionRead,
+    item_body,
     refuse,
 )
 from services.core.errors import NotFound
@@ -102,7 +103,8 @@ def list_entities(args: dict):
         include_deleted=args["include_deleted"],
     )
     page = services().entities.list(query)
-    return {"items": page.items, "pagination": pagination(page, "page_size")}
+    items = [item_body(item) for item in page.items]
+    return jsonify({"items": items, "pagination": pagination(page, "page_size")})
 
 
 @blp.route("/entity/", methods=["POST"], strict_slashes=False)

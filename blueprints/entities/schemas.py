@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,11 +29,16 @@ class UtcDateTime(fields.DateTime):
     """ISO 8601 in UTC with a `Z` (milliseconds only when there are any)."""
 
     def _serialize(self, value: datetime | None, attr: Any, obj: Any, **kwargs: Any) -> Any:
-        if value is None:
-            return None
-        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-        spec = "milliseconds" if value.microsecond else "seconds"
-        return value.isoformat(timespec=spec).replace("+00:00", "Z")
+        return utc_iso(value)
+
+
+def utc_iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a `Z` (milliseconds only when there are any)."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    spec = "milliseconds" if value.microsecond else "seconds"
+    return value.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 class FilterParam(fields.String):
@@ -164,6 +170,37 @@ class ItemRead(Schema):
     is_deleted = fields.Boolean()
     added_by = fields.String(allow_none=True)
     updated_by = fields.String(allow_none=True)
+
+
+def item_body(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The body ItemRead documents, built directly: what `ItemRead().dump(item)` makes of it,
+    field for field and in its order (tests/blueprints/entities hold the two equal), at a
+    fraction of the cost for the 20 to 100 items of a listing page."""
+    return {
+        "id": _int(item["id"]),
+        "is_collection": _bool(item["is_collection"]),
+        **{name: _str(item[name]) for name in ("label", "description")},
+        "parent_id": _int(item["parent_id"]),
+        **{name: utc_iso(item[name]) for name in ("added_date", "updated_date", "create_date")},
+        **{name: _int(item[name]) for name in ("file_size", "height", "width")},
+        "duration": None if item["duration"] is None else float(item["duration"]),
+        **{name: _str(item[name]) for name in ("mime_type", "type", "extension", "md5")},
+        "file_path": _str(item["file_path"]),
+        "is_deleted": _bool(item["is_deleted"]),
+        **{name: _str(item[name]) for name in ("added_by", "updated_by")},
+    }
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
 
 
 class EntityListRead(Schema):
