@@ -30,7 +30,7 @@ CONNECTIONS = 16
 DOWNLOADS_PER_ROUND = 3200
 ROUNDS = 3
 # Requests per listing owner and round; rounds alternate the owners (load drifts).
-LIST_REQUESTS = {"bench-few": 300, "bench-many": 300}
+LIST_REQUESTS = {"bench-few": 600, "bench-many": 600}
 LIST_CLIENTS = 4
 MANY, FEW = 10_000, 10
 UPLOAD_MIB = 10
