@@ -12,7 +12,7 @@ COUNTED = ("stored", "deleting")  # states whose bytes are still on the owner's 
 
 
 def local_objects(root: Path) -> set[str]:
-    """Object names the local store holds (records are visible files; bytes are hidden)."""
+    """Object names the local store holds (one visible file each; in-progress writes are hidden)."""
     return {
         path.relative_to(root).as_posix()
         for path in root.rglob("*")

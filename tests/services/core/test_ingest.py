@@ -25,7 +25,7 @@ def chunked(data: bytes, size: int = 4096):
 
 
 def stored_files(store) -> list:
-    """Visible objects (the local store keeps each object's bytes in a hidden file beside it)."""
+    """Committed objects: one visible file each (writes in progress are hidden files)."""
     return [
         p
         for p in store.root.rglob("*")
