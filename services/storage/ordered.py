@@ -15,6 +15,7 @@ or a collection holding an odd document, returns None and the caller walks all m
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -278,32 +279,14 @@ def page(
     """The page's documents, freshly decoded as a cursor returns them, and the total."""
     chosen, rest = indexed
     if not rest:
-        codec = _client_codec(collection)
-        blobs = chosen.rows(sort, limit, skip)
-        return [bson.decode(blob, codec_options=codec) for blob in blobs], chosen.count()
+        return _fresh(collection, chosen.rows(sort, limit, skip)), chosen.count()
     # Filters beyond what the index answers: every document it yields is checked.
     docs, total = [], 0
-    for blob in chosen.rows(sort):
-        doc = decode(collection, blob)
-        if engine.filtering.filter_applies(spec, doc):
-            if skip <= total < skip + limit:
+    with contextlib.closing(_matches(collection, engine, spec, chosen, sort)) as found:
+        for total, doc in enumerate(found, start=1):
+            if skip < total <= skip + limit:
                 docs.append(doc)
-            total += 1
     return _as_returned(collection, engine, docs), total
-
-
-def _client_codec(collection: Any) -> Any:
-    """How the client wants documents decoded (timezone-aware dates or not)."""
-    return collection._store._documents._codec_options.with_options(
-        tz_aware=collection.codec_options.tz_aware
-    )
-
-
-def _as_returned(collection: Any, engine: Any, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Documents decoded as the engine keeps them, with dates as the client wants them."""
-    if not collection.codec_options.tz_aware:
-        return docs
-    return [engine.helpers.make_datetime_timezone_aware_in_document(doc) for doc in docs]
 
 
 def first(
@@ -317,17 +300,41 @@ def first(
     """The first `limit` matches, read in an index's order, freshly decoded as returned."""
     chosen, rest = indexed
     if not rest:
-        codec = _client_codec(collection)
-        return [bson.decode(blob, codec_options=codec) for blob in chosen.rows(sort, limit)]
-    docs: list[dict[str, Any]] = []
+        return _fresh(collection, chosen.rows(sort, limit))
+    with contextlib.closing(_matches(collection, engine, spec, chosen, sort)) as found:
+        docs = list(itertools.islice(found, limit))
+    return _as_returned(collection, engine, docs)
+
+
+def _matches(
+    collection: Any, engine: Any, spec: Mapping[str, Any], chosen: _Plan, sort: Any
+) -> Iterator[dict[str, Any]]:
+    """The documents the index yields in order that meet the whole filter, as stored."""
     rows = chosen.rows(sort)
     try:
         for blob in rows:
-            if len(docs) >= limit:
-                break
             doc = decode(collection, blob)
             if engine.filtering.filter_applies(spec, doc):
-                docs.append(doc)
+                yield doc
     finally:
         rows.close()
-    return _as_returned(collection, engine, docs)
+
+
+def _client_codec(collection: Any) -> Any:
+    """How the client wants documents decoded (timezone-aware dates or not)."""
+    return collection._store._documents._codec_options.with_options(
+        tz_aware=collection.codec_options.tz_aware
+    )
+
+
+def _fresh(collection: Any, blobs: Iterator[bytes]) -> list[dict[str, Any]]:
+    """Rows decoded straight to what the client asked for."""
+    codec = _client_codec(collection)
+    return [bson.decode(blob, codec_options=codec) for blob in blobs]
+
+
+def _as_returned(collection: Any, engine: Any, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Documents decoded as the engine keeps them, with dates as the client wants them."""
+    if not collection.codec_options.tz_aware:
+        return docs
+    return [engine.helpers.make_datetime_timezone_aware_in_document(doc) for doc in docs]
