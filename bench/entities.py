@@ -169,9 +169,12 @@ def seed_entities(data_dir: Path, count: int, database: str = "mediastore") -> N
 
 
 def _entity(number: int) -> dict:
+    """An entity document as the service writes it (with its searched copies)."""
+    from services.entities.records import folded
+
     added = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=number)
     md5 = f"{number:032x}"
-    return {
+    doc = {
         "_id": number,
         "is_collection": False,
         "label": f"photo {number}",
@@ -199,6 +202,7 @@ def _entity(number: int) -> dict:
         "purging": False,
         "pending_version": False,
     }
+    return {**doc, **folded(doc)}
 
 
 def _version(doc: dict) -> dict:

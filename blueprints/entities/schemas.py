@@ -70,7 +70,10 @@ class EntityListArgs(PageSizeArgs):
     filter_param = FilterParam(metadata={"description": FILTER_SYNTAX})
     search_query = fields.String(
         validate=validate.Length(max=MAX_LABEL_CHARS),
-        metadata={"description": "Case-insensitive text searched in label and description"},
+        metadata={
+            "description": "Text found in the label or description, compared after Unicode "
+            "case folding (STRASSE finds Straße); taken literally, not as a pattern"
+        },
     )
     include_deleted = fields.Boolean(load_default=False)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.core.paging import Page, paginate
-from services.entities.records import EntityRecords, item_of
+from services.entities.records import FOLDED, EntityRecords, item_of
 
 FILTER_SYNTAX = (
     "Comma-separated `field:value` conditions, all of which must hold: "
@@ -90,8 +90,9 @@ def list_items(records: EntityRecords, query: ListQuery) -> Page[dict[str, Any]]
     if not query.include_deleted:
         spec["is_deleted"] = False
     if query.search:
-        pattern = {"$regex": re.escape(query.search), "$options": "i"}
-        spec["$or"] = [{"label": pattern}, {"description": pattern}]
+        # Case-insensitive as Unicode case folding is: "STRASSE" finds "Straße".
+        pattern = {"$regex": re.escape(query.search.casefold())}
+        spec["$or"] = [{copy: pattern} for copy in FOLDED.values()]
     if query.version is None:
         spec["purging"] = False
         collection, order = records.entities, [("_id", 1)]

@@ -8,6 +8,10 @@ to: the objects the entity keeps), `purging` (a hard delete in progress) and
 left out, not null, when the entity holds no file, so the sparse unique index on it only
 judges files.
 
+Both also hold `label_folded` and `description_folded`: the label and description case-folded
+(str.casefold), kept by this class with every write of them, so that a search is a plain
+substring match that MongoDB and the embedded store answer alike, the latter from its index.
+
 `entity_versions` holds one document per version, `_id` "<id>:<version>", with the fields
 as they were. `entity_counters` holds the id sequence: ids are never handed out twice.
 """
@@ -56,8 +60,20 @@ FILE_FIELDS = (
     "md5",
     "file_path",
 )
-SNAPSHOT_FIELDS = (*ITEM_FIELDS, "change", "object_name")
+# The searched fields and where each one's case-folded copy is kept.
+FOLDED = {"label": "label_folded", "description": "description_folded"}
+SNAPSHOT_FIELDS = (*ITEM_FIELDS, *FOLDED.values(), "change", "object_name")
 COUNTER_ID = "entities"
+FOLDED_MARK = "folded"  # the entity_counters document that says every document has them
+
+
+def folded(fields: Mapping[str, Any]) -> dict[str, str | None]:
+    """The case-folded copies of the searched fields among `fields` (null stays null)."""
+    return {
+        copy: fields[name].casefold() if isinstance(fields[name], str) else None
+        for name, copy in FOLDED.items()
+        if name in fields
+    }
 
 
 def item_of(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -85,10 +101,34 @@ class EntityRecords:
             self.entities.create_index(field, name=field)
         self.versions.create_index("entity_id", name="entity_id")
         # The listings' filter and order, for MongoDB (the embedded stores hash each field).
-        self.entities.create_index([("purging", 1), ("is_deleted", 1), ("_id", 1)], name="listing")
-        self.versions.create_index(
-            [("version", 1), ("is_deleted", 1), ("entity_id", 1)], name="version_listing"
-        )
+        # Then the searched copies, so that a search is answered from the index entries.
+        searched = [(copy, 1) for copy in FOLDED.values()]
+        listing = [("purging", 1), ("is_deleted", 1), ("_id", 1), *searched]
+        version_listing = [("version", 1), ("is_deleted", 1), ("entity_id", 1), *searched]
+        for collection, keys, old_name, name in (
+            (self.entities, listing, "listing", "listing_searched"),
+            (self.versions, version_listing, "version_listing", "version_listing_searched"),
+        ):
+            if old_name in collection.index_information():
+                collection.drop_index(old_name)
+            collection.create_index(keys, name=name)
+        self._fold_older_documents()
+
+    def _fold_older_documents(self) -> None:
+        """Give documents written before the folded copies existed theirs (once per store).
+
+        Each is one update, conditional on the label and description it read: when either
+        changed meanwhile, the write that changed it brought its own copy.
+        """
+        if self.counters.find_one({"_id": FOLDED_MARK}) is not None:
+            return
+        missing = {"label_folded": {"$exists": False}}
+        for collection in (self.entities, self.versions):
+            for doc in collection.find(missing, {"label": 1, "description": 1}):
+                fields = {"label": doc.get("label"), "description": doc.get("description")}
+                unchanged = {"_id": doc["_id"], **fields, **missing}
+                collection.update_one(unchanged, {"$set": folded(fields)})
+        self.counters.update_one({"_id": FOLDED_MARK}, {"$set": {"done": True}}, upsert=True)
 
     def next_id(self) -> int:
         """A fresh entity id: the counter goes up by one and never comes down."""
@@ -118,7 +158,7 @@ class EntityRecords:
 
     def insert(self, doc: dict[str, Any]) -> None:
         """Insert a new entity; DuplicateKeyError when its MD5 is held already."""
-        self.entities.insert_one(doc)
+        self.entities.insert_one({**doc, **folded(doc)})
 
     def replace_state(
         self, entity_id: int, version: int, changes: dict[str, Any], unset: Iterable[str] = ()
@@ -129,7 +169,7 @@ class EntityRecords:
         DuplicateKeyError when the changes give it an MD5 another entity holds.
         """
         update: dict[str, Any] = {
-            "$set": {**changes, "version": version + 1, "pending_version": True}
+            "$set": {**changes, **folded(changes), "version": version + 1, "pending_version": True}
         }
         if unset:
             update["$unset"] = {name: "" for name in unset}

@@ -5,19 +5,23 @@ without calling the function, so a condition on an indexed field costs an index 
 a decode per document. Only conditions whose meaning the keys carry exactly are turned into
 SQL: equality with null (missing or null), a string, a date or an ObjectId; $gt, $gte, $lt
 and $lte on a string, number, date or ObjectId (the engine compares only values of the
-same type, so each range is kept inside its type's keys); and an $or of such conditions.
-Everything else stays with the engine, checked in Python on the rows the index yields.
+same type, so each range is kept inside its type's keys); a $regex that is a plain escaped
+literal without options (re.escape of some text: the engine's re.search then finds that
+text in a string, which is a byte search of its UTF-8 in the key after the type byte); and
+an $or of such conditions. Everything else stays with the engine, checked in Python on the
+rows the index yields.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 
-from services.storage.bsonkey import rank
+from services.storage.bsonkey import STRING, rank
 
 _RANGES = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 _EQUAL_TYPES = (type(None), str, datetime, ObjectId)
@@ -82,6 +86,8 @@ def _field(
     if name not in fields:
         return None
     if isinstance(condition, dict):
+        if "$regex" in condition:
+            return _contains(column(name), condition)
         return _ranges(column(name), condition)
     if not isinstance(condition, _EQUAL_TYPES):
         return None
@@ -105,3 +111,27 @@ def _ranges(column: str, condition: dict[str, Any]) -> Term | None:
         clauses += [f"{column} {_RANGES[operator]} ?", f"{column} {'<' if above else '>='} ?"]
         args += [key, bytes([key[0] + 1]) if above else key[:1]]
     return " AND ".join(clauses), args
+
+
+def _contains(column: str, condition: dict[str, Any]) -> Term | None:
+    """A literal $regex: a string whose text holds the literal (the engine's re.search)."""
+    if set(condition) - {"$regex", "$options"} or condition.get("$options", "") != "":
+        return None
+    pattern = condition["$regex"]
+    text = _literal(pattern) if isinstance(pattern, str) else None
+    if text is None:
+        return None
+    # UTF-8 is self-synchronising: a byte match after the type byte is a match of the text.
+    sql = f"substr({column}, 1, 1) = ? AND instr(substr({column}, 2), ?) > 0"
+    return sql, [bytes([STRING]), text.encode("utf-8", "surrogatepass")]
+
+
+def _literal(pattern: str) -> str | None:
+    """The text a pattern matches when it is nothing but re.escape(text), else None."""
+    chars, escaped = [], False
+    for char in pattern:
+        if escaped or char != "\\":
+            chars.append(char)
+        escaped = not escaped and char == "\\"
+    text = "".join(chars)
+    return text if not escaped and re.escape(text) == pattern else None

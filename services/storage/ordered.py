@@ -28,6 +28,8 @@ from services.storage.keyterms import Term, translate
 
 _PREFIX = "ordered:"
 _KEPT = "_mediastore_ordered_indexes"  # an attribute of the litemongo store
+_COUNTED = "_mediastore_counted"  # another: counts kept while the file is unchanged
+_COUNTS_KEPT = 64
 
 
 def _store(collection: Any) -> Any | None:
@@ -153,7 +155,7 @@ class _Plan:
             return counters.total(self.store, names, keys, *self.tally)
         terms, args = self._clause()
         sql = f"SELECT count(*) FROM {self.store.DOCUMENTS} WHERE {terms}"  # nosec
-        return self.store._connection.execute(sql, args).fetchone()[0]
+        return _counted(self.store, sql, args)
 
     def rows(
         self, sort: Sequence[tuple[str, int]], limit: int = -1, skip: int = 0
@@ -179,6 +181,34 @@ class _Plan:
                 yield blob
         finally:
             cursor.close()
+
+
+def _counted(store: Any, sql: str, args: list[Any]) -> int:
+    """A count, answered again from memory while the collection file has not changed.
+
+    A count the keys cannot give in one lookup (e.g. a text search) reads every index entry
+    of its prefix. Its result is a function of the file's content, which has not changed
+    while this connection has made no change (total_changes, rolled-back ones included) and
+    no other connection has committed one (data_version) nor changed the schema. Nothing is
+    kept from inside a transaction, whose changes may yet be rolled back.
+    """
+    connection = store._connection
+    if connection.in_transaction:  # what it sees may yet be rolled back
+        return connection.execute(sql, args).fetchone()[0]
+    state = (
+        connection.total_changes,
+        *connection.execute(
+            "SELECT data_version, schema_version FROM pragma_data_version, pragma_schema_version"
+        ).fetchone(),
+    )
+    kept = getattr(store, _COUNTED, None)
+    if kept is None or kept[0] != state or len(kept[1]) >= _COUNTS_KEPT:
+        kept = (state, {})
+        setattr(store, _COUNTED, kept)
+    key = (sql, *args)
+    if key not in kept[1]:
+        kept[1][key] = connection.execute(sql, args).fetchone()[0]
+    return kept[1][key]
 
 
 def plan(

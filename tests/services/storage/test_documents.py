@@ -16,17 +16,14 @@ from services.core.paging import paginate
 from services.storage.documents import (
     MongoCollection,
     MongoDatabase,
-    SerializedDatabase,
     open_embedded_database,
 )
+from tests.fixtures.engines import ENGINES, engine_database
 
 
-@pytest.fixture(params=["mongomock", "litemongo"])
+@pytest.fixture(params=ENGINES)
 def database(request, tmp_path):
-    if request.param == "mongomock":
-        db = SerializedDatabase(mongomock.MongoClient(tz_aware=True)["contract"])
-    else:
-        db = open_embedded_database(tmp_path / "metadata", "contract")
+    db = engine_database(request.param, tmp_path, "contract")
     yield db
     db.close()
 

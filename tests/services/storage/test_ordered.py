@@ -13,7 +13,25 @@ from services.storage import bsonkey, ordered
 from services.storage.documents import open_embedded_database
 
 SPEC = [("owner", 1), ("state", 1), ("created_at", -1), ("_id", -1)]
-PLAIN = ["a", "b", "ab", "", "é", "z\x00", 0, 1, 1.0, -0.0, 0.0, 2.5, -3, 2**40, True, False]
+PLAIN = [
+    "a",
+    "b",
+    "ab",
+    "",
+    "é",
+    "z\x00",
+    "\x0fb",
+    0,
+    1,
+    1.0,
+    -0.0,
+    0.0,
+    2.5,
+    -3,
+    2**40,
+    True,
+    False,
+]
 ODD = [[], ["a"], {"k": 1}, b"x", float("nan"), 2**60, None]
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -229,6 +247,13 @@ TRAILING_FILTERS = [
     {"owner": "a", "state": "s", "name": {"$gt": "a"}},
     {"owner": "b", "state": "s", "name": {"$gte": 0}},
     {"owner": "a", "state": "s", "name": {"$lt": BASE}},
+    {"owner": "a", "state": "s", "name": {"$regex": "b"}},
+    {"owner": "b", "state": "s", "name": {"$regex": ""}},
+    {"owner": "a", "state": "s", "name": {"$regex": "\x0f"}},
+    {"owner": "a", "state": "s", "name": {"$regex": "z\x00", "$options": ""}},
+    {"owner": "a", "state": "s", "$or": [{"name": {"$regex": "é"}}, {"name": {"$regex": "a"}}]},
+    {"owner": "a", "state": "s", "name": {"$regex": "A", "$options": "i"}},
+    {"owner": "a", "state": "s", "name": {"$regex": "^a"}},
 ]
 
 
@@ -337,3 +362,34 @@ def test_counted_totals_follow_every_kind_of_write(pair, seed, odd):
     indexed.drop()
     walked.drop()
     assert indexed.find_page({"owner": "a", "state": "s"}, sort=sort, skip=0, limit=5) == ([], 0)
+
+
+def test_a_counted_total_is_kept_only_while_the_file_is_unchanged(pair, tmp_path):
+    indexed, _ = pair
+    indexed.create_index(FILTERED, name="listing")
+    indexed.insert_many(
+        {"_id": f"f{n}", "owner": "a", "state": "s", "name": "ab"} for n in range(5)
+    )
+    # Conditions on two of the index's fields: no counter gives the total, a count does.
+    either = [{"name": {"$regex": "b"}}, {"created_at": {"$lt": BASE}}]
+    search = {"owner": "a", "state": "s", "$or": either}
+    sort = [("created_at", -1), ("_id", -1)]
+    chosen = ordered.plan(indexed._collection, search, sort)
+    assert chosen is not None and chosen[1] == {} and chosen[0].tally is None
+
+    def total(search: dict) -> int:
+        return indexed.find_page(search, sort=sort, skip=0, limit=1)[1]
+
+    assert total(search) == 5
+    statements: list[str] = []
+    indexed._collection._store._connection.set_trace_callback(statements.append)
+    assert total(search) == 5
+    assert not [sql for sql in statements if "count(*)" in sql]  # kept
+    indexed.insert_one({"_id": "g", "owner": "a", "state": "s", "name": "b"})
+    assert total(search) == 6  # this connection's write
+    other = open_embedded_database(tmp_path / "metadata", "ordered")
+    other["indexed"].delete_many({"name": "ab"})
+    assert total(search) == 1  # another connection's commit
+    other["indexed"].update_one({"_id": "g"}, {"$set": {"name": "a"}})
+    assert total(search) == 0
+    other.close()
