@@ -214,6 +214,27 @@ def _version(doc: dict) -> dict:
     }
 
 
+def search_after_change_rate(base_url: str, headers: dict, count: int) -> float:
+    """Searches/s when each comes right after a change of an entity (timed: the search only).
+
+    A change ends the count the store keeps for a search, so each of these counts afresh.
+    """
+    url = f"{base_url}/entity/?{LISTINGS['search']}"
+    seconds = 0.0
+    with requests.Session() as session:
+        for number in range(count + WARM_UP):
+            label = {"body": {"label": f"photo {number % 10 + 1}"}}
+            changed = session.patch(f"{base_url}/entity/1", json=label, headers=headers)
+            _untimed(changed)
+            started = time.perf_counter()
+            response = session.get(url, timeout=TIMEOUT)
+            if number >= WARM_UP:
+                seconds += time.perf_counter() - started
+            if response.status_code != 200 or not response.json()["items"]:
+                raise RuntimeError(f"GET {url}: HTTP {response.status_code}")
+    return count / seconds
+
+
 def listing_rate(base_url: str, query: str, count: int, clients: int, expected: int) -> float:
     """Requests/s of `count` GET /entity/?{query} from `clients` sessions at once."""
     url = f"{base_url}/entity/?{query}"

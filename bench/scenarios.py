@@ -266,6 +266,10 @@ def entities_phase(args, work: Path, procs: Processes, media: Media) -> list[Fig
                     service.url, query, args.entity_requests, args.clients, min(20, count)
                 )
                 runs.setdefault((name, count), []).append(rate)
+    for _ in range(entities.LISTING_ROUNDS):
+        for count, service in servers.items():
+            rate = entities.search_after_change_rate(service.url, headers, args.entity_requests)
+            runs.setdefault(("search_after_change", count), []).append(rate)
     for service in servers.values():
         procs.stop(service)
     rates = {key: statistics.median(values) for key, values in runs.items()}
@@ -288,6 +292,19 @@ def entities_phase(args, work: Path, procs: Processes, media: Media) -> list[Fig
                 },
             )
         )
+    name = "search_after_change"
+    figures.append(
+        Figure(
+            f"entity_listing_{name}",
+            f"same search, each right after a PATCH (1 client), {many:,} entities",
+            "req/s",
+            rates[name, many],
+            rates[name, few],
+            f"{few:,} entities",
+            None,  # a reference: what a search costs when its count is not kept
+            samples={"requests": args.entity_requests, "many": summary(runs[name, many])},
+        )
+    )
     return figures
 
 
