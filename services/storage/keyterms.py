@@ -26,6 +26,7 @@ from services.storage.bsonkey import STRING, rank
 _RANGES = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 _EQUAL_TYPES = (type(None), str, datetime, ObjectId)
 _RANGE_TYPES = (str, int, float, datetime, ObjectId)
+_STRINGS = [bytes([STRING]), bytes([STRING + 1])]  # the bounds of every string's key
 
 Term = tuple[str, list[bytes]]
 
@@ -122,8 +123,13 @@ def _contains(column: str, condition: dict[str, Any]) -> Term | None:
     if text is None:
         return None
     # UTF-8 is self-synchronising: a byte match after the type byte is a match of the text.
-    sql = f"substr({column}, 1, 1) = ? AND instr(substr({column}, 2), ?) > 0"
-    return sql, [bytes([STRING]), text.encode("utf-8", "surrogatepass")]
+    # A text that cannot start with the type byte cannot match on it: the key is searched
+    # whole, which spares SQLite a copy of every key.
+    strings = f"{column} >= ? AND {column} < ?"
+    literal = text.encode("utf-8", "surrogatepass")
+    if literal.startswith(bytes([STRING])):
+        return f"{strings} AND instr(substr({column}, 2), ?) > 0", [*_STRINGS, literal]
+    return f"{strings} AND instr({column}, ?) > 0", [*_STRINGS, literal]
 
 
 def _literal(pattern: str) -> str | None:
