@@ -210,7 +210,13 @@ class Blueprint(flask_smorest.Blueprint):
         )
 
     def arguments(self, schema: Any, **kwargs: Any) -> Callable:
-        """flask-smorest's arguments, documenting the API's own validation status."""
+        """flask-smorest's arguments, documenting the API's own validation status.
+
+        A schema class is instantiated here, once per view: webargs would build a new
+        instance, deep-copying its fields, on every request (25 us for a listing's).
+        """
+        if isinstance(schema, type) and issubclass(schema, ma.Schema):
+            schema = schema()
         kwargs.setdefault("error_status_code", self.error_style.validation_status)
         return super().arguments(schema, **kwargs)
 

@@ -1,4 +1,4 @@
-"""A query schema's answer to an empty query string: kept where it cannot change, as loaded."""
+"""Arguments: one schema instance per view; an empty query's answer kept where it cannot change."""
 
 from __future__ import annotations
 
@@ -86,3 +86,17 @@ def test_a_missing_required_argument_is_refused_on_every_empty_query(make_app):
         refused = client.get("/probe")
         assert refused.status_code == 422
         assert refused.get_json()["detail"][0]["loc"] == ["query", "page"]
+
+
+def test_a_schema_class_is_instantiated_once_for_every_request(make_app):
+    built = []
+
+    class Counted(PageArgs):
+        def __init__(self, *args, **kwargs):
+            built.append(self)
+            super().__init__(*args, **kwargs)
+
+    client = _client_for(make_app, Counted, "schema-class")
+    answers = [client.get(f"/probe{query}").get_json() for query in ("", "?page=2", "")]
+    assert [answer["page"] for answer in answers] == [1, 2, 1]
+    assert len(built) == 1
