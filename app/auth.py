@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_jwt_extended import JWTManager, verify_jwt_in_request
 from flask_jwt_extended.config import config as jwt_config
 from flask_jwt_extended.default_callbacks import default_decode_key_callback
@@ -55,6 +55,25 @@ def configure_jwt(app: Flask, settings: dict[str, Any], public_key: str | None) 
 # access token with every request until it expires, and verification is most of what
 # authenticating a small request costs. Bounded; a full cache drops its least recent entry.
 VERIFIED_TOKENS_CACHED = 4096
+# Every app setting flask-jwt-extended 4.7 reads for the verified decode (decode_algorithms,
+# decode_audience, decode_issuer, decode_key, identity_claim_key, leeway, verify_sub) and
+# for where the token is (token_location, header_name, header_type). The settings built
+# from them are kept until one of these values changes.
+READ_SETTINGS = (
+    "JWT_ALGORITHM",
+    "JWT_DECODE_ALGORITHMS",
+    "JWT_DECODE_AUDIENCE",
+    "JWT_DECODE_ISSUER",
+    "JWT_DECODE_LEEWAY",
+    "JWT_IDENTITY_CLAIM",
+    "JWT_PUBLIC_KEY",
+    "JWT_SECRET_KEY",
+    "SECRET_KEY",
+    "JWT_VERIFY_SUB",
+    "JWT_TOKEN_LOCATION",
+    "JWT_HEADER_NAME",
+    "JWT_HEADER_TYPE",
+)
 
 
 class SingleDecodeJWTManager(JWTManager):
@@ -78,6 +97,7 @@ class SingleDecodeJWTManager(JWTManager):
     def __init__(self, app: Flask | None = None) -> None:
         super().__init__(app)
         self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(_verified_token)
+        self._kept_settings: tuple[list, _Settings] | None = None
 
     def verify_request(self, optional: bool = False) -> tuple[dict, dict] | None:
         """flask-jwt-extended's verify_jwt_in_request(optional), with the kept header.
@@ -90,10 +110,13 @@ class SingleDecodeJWTManager(JWTManager):
         """
         if request.method in jwt_config.exempt_methods:
             return None
-        if not self._kept_decode_applies() or tuple(jwt_config.token_location) != ("headers",):
+        settings = self._settings()
+        if not self._kept_decode_applies() or not settings.headers_only:
             return verify_jwt_in_request(optional)
         try:
-            encoded_token, _csrf = _decode_jwt_from_headers()
+            encoded_token = settings.bearer and _plain_bearer_token()
+            if not encoded_token:
+                encoded_token, _csrf = _decode_jwt_from_headers()
         except NoAuthorizationError:
             if not optional:
                 raise
@@ -123,16 +146,7 @@ class SingleDecodeJWTManager(JWTManager):
 
     def _decode_with_header(self, encoded_token: str) -> tuple[dict, dict]:
         """Copies of the token's verified claims and its header, from the cache if kept."""
-        audience = jwt_config.decode_audience
-        settings = _DecodeSettings(
-            algorithms=tuple(jwt_config.decode_algorithms),
-            audience=audience if isinstance(audience, str | None) else tuple(audience),
-            identity_claim_key=jwt_config.identity_claim_key,
-            issuer=jwt_config.decode_issuer,
-            leeway=jwt_config.leeway,
-            key=jwt_config.decode_key,
-            verify_sub=jwt_config.verify_sub,
-        )
+        settings = self._settings().decode
         try:
             claims, header = self._verified(encoded_token, settings)
         except ExpiredSignatureError:
@@ -141,6 +155,57 @@ class SingleDecodeJWTManager(JWTManager):
             header = jwt.get_unverified_header(encoded_token)
         # Copies: the caller's may be changed without changing the kept ones.
         return dict(claims), dict(header)
+
+    def _settings(self) -> _Settings:
+        """The current app's settings, built again only when one of READ_SETTINGS changed."""
+        config = current_app.config
+        values = [_frozen(config.get(name)) for name in READ_SETTINGS]
+        kept = self._kept_settings
+        if kept is not None and kept[0] == values:
+            return kept[1]
+        audience = jwt_config.decode_audience
+        settings = _Settings(
+            decode=_DecodeSettings(
+                algorithms=tuple(jwt_config.decode_algorithms),
+                audience=audience if isinstance(audience, str | None) else tuple(audience),
+                identity_claim_key=jwt_config.identity_claim_key,
+                issuer=jwt_config.decode_issuer,
+                leeway=jwt_config.leeway,
+                key=jwt_config.decode_key,
+                verify_sub=jwt_config.verify_sub,
+            ),
+            headers_only=tuple(jwt_config.token_location) == ("headers",),
+            bearer=(jwt_config.header_name, jwt_config.header_type) == ("Authorization", "Bearer"),
+        )
+        self._kept_settings = (values, settings)
+        return settings
+
+
+def _frozen(value: Any) -> Any:
+    """A setting as compared with its kept value: a list copied, so changing it in place counts."""
+    return tuple(value) if isinstance(value, list | set) else value
+
+
+def _plain_bearer_token() -> str | None:
+    """The token of the usual `Authorization: Bearer <token>`, else None (the library parses).
+
+    For this one form the library's parser (comma-separated values, one `Bearer` among
+    them, split on white space) finds the same token; any other form goes to it.
+    """
+    value = request.environ.get("HTTP_AUTHORIZATION", "")
+    token = value[7:]
+    if value.startswith("Bearer ") and "," not in value and token.split() == [token]:
+        return token
+    return None
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What the manager reads from the app's settings (see READ_SETTINGS)."""
+
+    decode: _DecodeSettings
+    headers_only: bool  # tokens come from a header only
+    bearer: bool  # the header is `Authorization: Bearer <token>`
 
 
 @dataclass(frozen=True)

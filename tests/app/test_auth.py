@@ -378,3 +378,37 @@ def test_an_optional_token_may_be_absent_but_not_bad(app):
     headers = {"Authorization": f"Bearer {forged}"}
     with app.test_request_context(headers=headers), pytest.raises(InvalidSignatureError):
         verify_jwt_in_request(optional=True)
+
+
+# How flask-jwt-extended's header parser reads these (comma-separated values, exactly one of
+# type Bearer, two words in it); the common form is read without it and must agree.
+HEADER_FORMS = {
+    "Bearer {t}": 200,
+    "Bearer  {t}": 200,
+    "Bearer\t{t}": 200,
+    "Bearer {t},": 200,
+    "Basic abc, Bearer {t}": 200,
+    "Bearer {t},Basic x": 200,
+    "Bearer {t}, Bearer {t}": 401,
+    "bearer {t}": 401,
+    "Bearer {t} extra": 401,
+    "Bearer ": 401,
+    "{t}": 401,
+}
+
+
+@pytest.mark.parametrize(("form", "status"), HEADER_FORMS.items(), ids=list(HEADER_FORMS))
+def test_the_authorization_header_is_read_as_flask_jwt_extended_reads_it(client, form, status):
+    header = form.format(t=_hs256(_claims()))
+    response = client.get("/storage-status", headers={"Authorization": header})
+    assert response.status_code == status
+
+
+def test_settings_changed_on_a_running_app_decide_the_next_request(app, client):
+    old = _hs256(_claims())
+    assert _status(client, old).status_code == 200
+    app.config["JWT_SECRET_KEY"] = "a-rotated-secret-a-rotated-secret-a-rotated-0000"
+    assert _status(client, old).status_code == 401
+    assert _status(client, _hs256(_claims(), key=app.config["JWT_SECRET_KEY"])).status_code == 200
+    app.config["JWT_DECODE_ISSUER"] = ISSUER
+    assert _status(client, _hs256(_claims(), key=app.config["JWT_SECRET_KEY"])).status_code == 401
