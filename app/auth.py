@@ -8,11 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, request
-from flask_jwt_extended import JWTManager
+import jwt
+from flask import Flask, current_app, g, request
+from flask_jwt_extended import JWTManager, verify_jwt_in_request
 from flask_jwt_extended.config import config as jwt_config
 from flask_jwt_extended.default_callbacks import default_decode_key_callback
+from flask_jwt_extended.exceptions import NoAuthorizationError
+from flask_jwt_extended.internal_utils import (
+    custom_verification_for_token,
+    verify_token_not_blocklisted,
+    verify_token_type,
+)
 from flask_jwt_extended.tokens import _decode_jwt
+from flask_jwt_extended.view_decorators import _decode_jwt_from_headers, _load_user
 from jwt import ExpiredSignatureError
 
 from app.errors import request_style, unauthorized_response
@@ -47,54 +55,157 @@ def configure_jwt(app: Flask, settings: dict[str, Any], public_key: str | None) 
 # access token with every request until it expires, and verification is most of what
 # authenticating a small request costs. Bounded; a full cache drops its least recent entry.
 VERIFIED_TOKENS_CACHED = 4096
+# Every app setting flask-jwt-extended 4.7 reads for the verified decode (decode_algorithms,
+# decode_audience, decode_issuer, decode_key, identity_claim_key, leeway, verify_sub) and
+# for where the token is (token_location, header_name, header_type). The settings built
+# from them are kept until one of these values changes.
+READ_SETTINGS = (
+    "JWT_ALGORITHM",
+    "JWT_DECODE_ALGORITHMS",
+    "JWT_DECODE_AUDIENCE",
+    "JWT_DECODE_ISSUER",
+    "JWT_DECODE_LEEWAY",
+    "JWT_IDENTITY_CLAIM",
+    "JWT_PUBLIC_KEY",
+    "JWT_SECRET_KEY",
+    "SECRET_KEY",
+    "JWT_VERIFY_SUB",
+    "JWT_TOKEN_LOCATION",
+    "JWT_HEADER_NAME",
+    "JWT_HEADER_TYPE",
+)
 
 
 class SingleDecodeJWTManager(JWTManager):
     """flask-jwt-extended, verifying each distinct token once per process.
 
     The library first decodes the claims unverified, only to hand them to a key loader,
-    then decodes again with the key. The key here never depends on the token, so the
-    verified decode, with the same settings, is the only one (a profile of a small request
-    showed the two decodes at a fifth of its time).
+    then decodes again with the key, and then decodes the header a third time for its
+    callbacks. The key here never depends on the token, so the verified decode, with the
+    same settings, is the only one (a profile of a small request showed the two decodes at
+    a fifth of its time, and the header's at a twentieth).
 
-    Its result is kept, keyed by the exact token and the decode settings. PyJWT's verdict on
-    a token depends on nothing else: the signature, `alg`, `iss`, `aud` and the claims'
-    types are fixed by the token's bytes, and its time checks never decide (see
-    WALL_CLOCK_LEEWAY). What depends on the moment or the request is judged on every
-    request after the decode, as before: expiry and `nbf` by the service clock
-    (strict_claims), the user lookup, the token type. A token that fails verification is
-    not kept, so a bad one is verified, and refused, every time.
+    Its result, the claims and the header, is kept, keyed by the exact token and the decode
+    settings. PyJWT's verdict on a token depends on nothing else: the signature, `alg`,
+    `iss`, `aud` and the claims' types are fixed by the token's bytes, and its time checks
+    never decide (see WALL_CLOCK_LEEWAY). What depends on the moment or the request is
+    judged on every request after the decode, as before: expiry and `nbf` by the service
+    clock (strict_claims), the user lookup, the token type. A token that fails
+    verification is not kept, so a bad one is verified, and refused, every time.
     """
 
     def __init__(self, app: Flask | None = None) -> None:
         super().__init__(app)
-        self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(_verified_claims)
+        self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(_verified_token)
+        self._kept_settings: tuple[list, _Settings] | None = None
+
+    def verify_request(self, optional: bool = False) -> tuple[dict, dict] | None:
+        """flask-jwt-extended's verify_jwt_in_request(optional), with the kept header.
+
+        The same steps in the same order, raising the same errors: the Authorization
+        header (NoAuthorizationError, or None when `optional`), the verified decode, the
+        token type, the blocklist, strict_claims, the user lookup; then the token is the
+        request's. Settings other than ours (tokens outside headers, a key loader) go
+        through the library's own function.
+        """
+        if request.method in jwt_config.exempt_methods:
+            return None
+        settings = self._settings()
+        if not self._kept_decode_applies() or not settings.headers_only:
+            return verify_jwt_in_request(optional)
+        try:
+            encoded_token = settings.bearer and _plain_bearer_token()
+            if not encoded_token:
+                encoded_token, _csrf = _decode_jwt_from_headers()
+        except NoAuthorizationError:
+            if not optional:
+                raise
+            g._jwt_extended_jwt, g._jwt_extended_jwt_header = {}, {}
+            g._jwt_extended_jwt_user = {"loaded_user": None}
+            g._jwt_extended_jwt_location = None
+            return None
+        claims, header = self._decode_with_header(encoded_token)
+        verify_token_type(claims, refresh=False)
+        verify_token_not_blocklisted(header, claims)
+        custom_verification_for_token(header, claims)
+        g._jwt_extended_jwt_user = _load_user(header, claims)
+        g._jwt_extended_jwt_header = header
+        g._jwt_extended_jwt = claims
+        g._jwt_extended_jwt_location = "headers"
+        return header, claims
 
     def _decode_jwt_from_config(
         self, encoded_token: str, csrf_value: Any = None, allow_expired: bool = False
     ) -> dict:
-        if (
-            self._decode_key_callback is not default_decode_key_callback
-            or csrf_value
-            or allow_expired
-        ):
+        if not self._kept_decode_applies() or csrf_value or allow_expired:
             return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-        audience = jwt_config.decode_audience
-        settings = _DecodeSettings(
-            algorithms=tuple(jwt_config.decode_algorithms),
-            audience=audience if isinstance(audience, str | None) else tuple(audience),
-            identity_claim_key=jwt_config.identity_claim_key,
-            issuer=jwt_config.decode_issuer,
-            leeway=jwt_config.leeway,
-            key=jwt_config.decode_key,
-            verify_sub=jwt_config.verify_sub,
-        )
+        return self._decode_with_header(encoded_token)[0]
+
+    def _kept_decode_applies(self) -> bool:
+        return self._decode_key_callback is default_decode_key_callback
+
+    def _decode_with_header(self, encoded_token: str) -> tuple[dict, dict]:
+        """Copies of the token's verified claims and its header, from the cache if kept."""
+        settings = self._settings().decode
         try:
-            # A copy: the caller's claims may be changed without changing the kept ones.
-            return dict(self._verified(encoded_token, settings))
+            claims, header = self._verified(encoded_token, settings)
         except ExpiredSignatureError:
             # Rare: let the library attach the header and claims to the error it raises.
-            return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+            claims = super()._decode_jwt_from_config(encoded_token)
+            header = jwt.get_unverified_header(encoded_token)
+        # Copies: the caller's may be changed without changing the kept ones.
+        return dict(claims), dict(header)
+
+    def _settings(self) -> _Settings:
+        """The current app's settings, built again only when one of READ_SETTINGS changed."""
+        config = current_app.config
+        values = [_frozen(config.get(name)) for name in READ_SETTINGS]
+        kept = self._kept_settings
+        if kept is not None and kept[0] == values:
+            return kept[1]
+        audience = jwt_config.decode_audience
+        settings = _Settings(
+            decode=_DecodeSettings(
+                algorithms=tuple(jwt_config.decode_algorithms),
+                audience=audience if isinstance(audience, str | None) else tuple(audience),
+                identity_claim_key=jwt_config.identity_claim_key,
+                issuer=jwt_config.decode_issuer,
+                leeway=jwt_config.leeway,
+                key=jwt_config.decode_key,
+                verify_sub=jwt_config.verify_sub,
+            ),
+            headers_only=tuple(jwt_config.token_location) == ("headers",),
+            bearer=(jwt_config.header_name, jwt_config.header_type) == ("Authorization", "Bearer"),
+        )
+        self._kept_settings = (values, settings)
+        return settings
+
+
+def _frozen(value: Any) -> Any:
+    """A setting as compared with its kept value: a list copied, so changing it in place counts."""
+    return tuple(value) if isinstance(value, list | set) else value
+
+
+def _plain_bearer_token() -> str | None:
+    """The token of the usual `Authorization: Bearer <token>`, else None (the library parses).
+
+    For this one form the library's parser (comma-separated values, one `Bearer` among
+    them, split on white space) finds the same token; any other form goes to it.
+    """
+    value = request.environ.get("HTTP_AUTHORIZATION", "")
+    token = value[7:]
+    if value.startswith("Bearer ") and "," not in value and token.split() == [token]:
+        return token
+    return None
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What the manager reads from the app's settings (see READ_SETTINGS)."""
+
+    decode: _DecodeSettings
+    headers_only: bool  # tokens come from a header only
+    bearer: bool  # the header is `Authorization: Bearer <token>`
 
 
 @dataclass(frozen=True)
@@ -110,9 +221,9 @@ class _DecodeSettings:
     verify_sub: bool
 
 
-def _verified_claims(encoded_token: str, settings: _DecodeSettings) -> dict:
-    """The token's claims, verified by flask-jwt-extended's decode with these settings."""
-    return _decode_jwt(
+def _verified_token(encoded_token: str, settings: _DecodeSettings) -> tuple[dict, dict]:
+    """The token's claims verified by flask-jwt-extended's decode, and its header."""
+    claims = _decode_jwt(
         algorithms=list(settings.algorithms),
         audience=settings.audience,
         csrf_value=None,
@@ -125,6 +236,7 @@ def _verified_claims(encoded_token: str, settings: _DecodeSettings) -> dict:
         verify_sub=settings.verify_sub,
         allow_expired=False,
     )
+    return claims, jwt.get_unverified_header(encoded_token)
 
 
 def init_auth(

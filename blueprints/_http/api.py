@@ -9,6 +9,7 @@ from typing import Any
 
 import flask
 import flask_smorest
+import marshmallow as ma
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
@@ -22,6 +23,8 @@ REQUIRED_MESSAGE = "Missing data for required field."
 # webargs' location names -> FastAPI's first `loc` element.
 _FASTAPI_LOCATIONS = {"json": "body", "form": "body", "files": "body", "querystring": "query"}
 _FASTAPI_LOCATIONS |= {"query": "query", "view_args": "path", "path": "path", "headers": "header"}
+# Defaults whose value cannot change once handed out: a kept answer may share them.
+_IMMUTABLE_DEFAULTS = (type(None), bool, int, float, str, bytes)
 
 
 @dataclass(frozen=True)
@@ -130,12 +133,50 @@ def read_json_body(request: flask.Request, max_bytes: int = JSON_BODY_MAX_BYTES)
 
 
 class BoundedJsonParser(FlaskParser):
-    """webargs' Flask parser with bounded JSON bodies (size and depth)."""
+    """webargs' Flask parser with bounded JSON bodies (size and depth).
+
+    A query schema's answer to an empty query string is worked out once and kept: most
+    GETs send none, and loading nothing through the schema cost a small request a
+    twentieth of its time. Only where that answer cannot differ from one request to the
+    next (see _keeps_empty_answer); a copy goes out each time.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._empty_query_answers: dict[tuple[ma.Schema, Any], dict[str, Any]] = {}
+
+    def parse(self, argmap: Any, req: Any = None, **options: Any) -> Any:
+        """webargs' parse; from the kept answer when the query string is empty."""
+        if not _keeps_empty_answer(argmap, options) or flask.request.query_string:
+            return super().parse(argmap, req, **options)
+        key = (argmap, options.get("unknown", core._UNKNOWN_DEFAULT_PARAM))
+        kept = self._empty_query_answers.get(key)
+        if kept is None:
+            kept = dict(super().parse(argmap, req, **options))  # raises: nothing is kept
+            self._empty_query_answers[key] = kept
+        return dict(kept)
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         if not is_json_request(req):
             return core.missing
         return read_json_body(req)
+
+
+def _keeps_empty_answer(argmap: Any, options: Mapping[str, Any]) -> bool:
+    """Whether loading an empty query through `argmap` gives the same dict every time.
+
+    It does for a plain schema instance with no hooks (pre/post load, schema or field
+    validators) whose defaults are fixed immutable values: a callable default (a clock, a
+    fresh list) or a hook could answer differently, and is loaded on every request.
+    """
+    if options.get("location") not in ("query", "querystring") or options.get("validate"):
+        return False
+    if not isinstance(argmap, ma.Schema) or argmap.many or any(argmap._hooks.values()):
+        return False
+    return all(
+        field.load_default is ma.missing or type(field.load_default) in _IMMUTABLE_DEFAULTS
+        for field in argmap.load_fields.values()
+    )
 
 
 class Api(flask_smorest.Api):
@@ -169,7 +210,13 @@ class Blueprint(flask_smorest.Blueprint):
         )
 
     def arguments(self, schema: Any, **kwargs: Any) -> Callable:
-        """flask-smorest's arguments, documenting the API's own validation status."""
+        """flask-smorest's arguments, documenting the API's own validation status.
+
+        A schema class is instantiated here, once per view: webargs would build a new
+        instance, deep-copying its fields, on every request (25 us for a listing's).
+        """
+        if isinstance(schema, type) and issubclass(schema, ma.Schema):
+            schema = schema()
         kwargs.setdefault("error_status_code", self.error_style.validation_status)
         return super().arguments(schema, **kwargs)
 

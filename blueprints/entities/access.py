@@ -14,9 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import g, request
-from flask_jwt_extended import verify_jwt_in_request
 
 from blueprints._http.api import ENTITIES
+from blueprints._http.auth import verify_jwt_in_request
 from blueprints._http.context import current_user, services
 from services.core.errors import Forbidden
 from services.entities import Need

@@ -6,11 +6,12 @@ from typing import Any
 
 from flask import jsonify, request
 from flask.views import MethodView
-from flask_jwt_extended import get_current_user, jwt_required, verify_jwt_in_request
+from flask_jwt_extended import get_current_user
 from flask_smorest import abort
 from marshmallow import ValidationError
 
 from blueprints._http.api import FASTAPI, REQUIRED_MESSAGE, Blueprint
+from blueprints._http.auth import jwt_required, verify_jwt_in_request
 from blueprints._http.context import current_user, services
 from blueprints._http.documented import download_responses, thumbnail_responses
 from blueprints._http.multipart import MultipartForm

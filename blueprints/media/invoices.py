@@ -6,9 +6,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask_jwt_extended import jwt_required
-
 from blueprints._http.api import FASTAPI, Blueprint
+from blueprints._http.auth import jwt_required
 from blueprints._http.context import current_user, services
 from blueprints.media.schemas import InvoiceArgs, InvoiceRead
 from blueprints.media.urls import media_url

@@ -8,9 +8,9 @@ from typing import Any
 from urllib.parse import urljoin
 
 from flask import request, url_for
-from flask_jwt_extended import jwt_required
 
 from blueprints._http.api import DRF, Blueprint
+from blueprints._http.auth import jwt_required
 from blueprints._http.context import current_user, services
 from blueprints._http.multipart import MultipartForm
 from blueprints.parts.schemas import (

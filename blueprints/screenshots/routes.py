@@ -6,9 +6,9 @@ from urllib.parse import urljoin
 
 from flask import request
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 
 from blueprints._http.api import FASTAPI, Blueprint
+from blueprints._http.auth import jwt_required
 from blueprints._http.context import services
 from blueprints._http.multipart import MultipartForm
 from blueprints._http.schemas import multipart_body

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_jwt_extended import jwt_required
-
 from blueprints._http.api import Blueprint
+from blueprints._http.auth import jwt_required
 from blueprints._http.context import current_user, services
 from blueprints._http.schemas import DeleteArgs, DeleteRead
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 from flask import Response, request
-from flask_jwt_extended import jwt_required
 
 from blueprints._http.api import Blueprint
+from blueprints._http.auth import jwt_required
 from blueprints._http.context import current_user, services
 from blueprints._http.documented import download_responses
 from blueprints._http.schemas import SignedUrlRead

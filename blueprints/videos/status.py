@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, jsonify
-from flask_jwt_extended import jwt_required
 from marshmallow import Schema, fields, validate
 
 from blueprints._http.api import Blueprint
+from blueprints._http.auth import jwt_required
 from blueprints._http.context import current_user, services
 from blueprints._http.schemas import StatusRead
 from services.core.accounts import StoredTotals

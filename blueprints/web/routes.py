@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
-from flask_jwt_extended import get_current_user, verify_jwt_in_request
+from flask_jwt_extended import get_current_user
 
 from blueprints._http.api import read_json_body
+from blueprints._http.auth import verify_jwt_in_request
 from blueprints._http.context import services
 from blueprints._http.tokens import mint_token
 from services.core.errors import InvalidRequest, NotFound

@@ -329,3 +329,86 @@ def test_changing_the_claims_a_view_got_does_not_change_the_next_request(app, to
     with app.test_request_context(headers=headers):
         verify_jwt_in_request()
         assert get_jwt()["sub"] == "alice"
+
+
+def test_a_token_header_is_read_once_however_often_it_is_sent(client, auth, monkeypatch):
+    # flask-jwt-extended read the header again after every verified decode.
+    calls = []
+    real_header = pyjwt.get_unverified_header
+
+    def counting_header(token):
+        calls.append(token)
+        return real_header(token)
+
+    headers = auth("alice")
+    monkeypatch.setattr(pyjwt, "get_unverified_header", counting_header)
+    for _ in range(3):
+        assert client.get("/storage-status", headers=headers).status_code == 200
+    assert len(calls) == 1
+
+
+def test_changing_the_header_a_view_got_does_not_change_the_next_request(app, token):
+    from flask_jwt_extended import get_jwt_header
+
+    from blueprints._http.auth import verify_jwt_in_request
+
+    headers = {"Authorization": f"Bearer {token('alice')}"}
+    with app.test_request_context(headers=headers):
+        header, claims = verify_jwt_in_request()
+        assert (header["alg"], claims["sub"]) == ("HS256", "alice")
+        get_jwt_header()["alg"] = "none"
+    with app.test_request_context(headers=headers):
+        verify_jwt_in_request()
+        assert get_jwt_header()["alg"] == "HS256"
+
+
+def test_an_optional_token_may_be_absent_but_not_bad(app):
+    from flask_jwt_extended import get_current_user, get_jwt
+    from flask_jwt_extended.exceptions import NoAuthorizationError
+    from jwt import InvalidSignatureError
+
+    from blueprints._http.auth import verify_jwt_in_request
+
+    with app.test_request_context():
+        assert verify_jwt_in_request(optional=True) is None
+        assert (get_current_user(), get_jwt()) == (None, {})
+    with app.test_request_context(), pytest.raises(NoAuthorizationError):
+        verify_jwt_in_request()
+    forged = _hs256(_claims(), key="another-secret-another-secret-another-secret-0000")
+    headers = {"Authorization": f"Bearer {forged}"}
+    with app.test_request_context(headers=headers), pytest.raises(InvalidSignatureError):
+        verify_jwt_in_request(optional=True)
+
+
+# How flask-jwt-extended's header parser reads these (comma-separated values, exactly one of
+# type Bearer, two words in it); the common form is read without it and must agree.
+HEADER_FORMS = {
+    "Bearer {t}": 200,
+    "Bearer  {t}": 200,
+    "Bearer\t{t}": 200,
+    "Bearer {t},": 200,
+    "Basic abc, Bearer {t}": 200,
+    "Bearer {t},Basic x": 200,
+    "Bearer {t}, Bearer {t}": 401,
+    "bearer {t}": 401,
+    "Bearer {t} extra": 401,
+    "Bearer ": 401,
+    "{t}": 401,
+}
+
+
+@pytest.mark.parametrize(("form", "status"), HEADER_FORMS.items(), ids=list(HEADER_FORMS))
+def test_the_authorization_header_is_read_as_flask_jwt_extended_reads_it(client, form, status):
+    header = form.format(t=_hs256(_claims()))
+    response = client.get("/storage-status", headers={"Authorization": header})
+    assert response.status_code == status
+
+
+def test_settings_changed_on_a_running_app_decide_the_next_request(app, client):
+    old = _hs256(_claims())
+    assert _status(client, old).status_code == 200
+    app.config["JWT_SECRET_KEY"] = "a-rotated-secret-a-rotated-secret-a-rotated-0000"
+    assert _status(client, old).status_code == 401
+    assert _status(client, _hs256(_claims(), key=app.config["JWT_SECRET_KEY"])).status_code == 200
+    app.config["JWT_DECODE_ISSUER"] = ISSUER
+    assert _status(client, _hs256(_claims(), key=app.config["JWT_SECRET_KEY"])).status_code == 401
