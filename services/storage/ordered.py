@@ -28,8 +28,9 @@ from services.storage.keyterms import Term, translate
 
 _PREFIX = "ordered:"
 _KEPT = "_mediastore_ordered_indexes"  # an attribute of the litemongo store
-_COUNTED = "_mediastore_counted"  # another: counts kept while the file is unchanged
-_COUNTS_KEPT = 64
+_ANSWERS = "_mediastore_answers"  # another: answers kept while the file is unchanged
+_ANSWERS_KEPT = 256
+_CODECS = "_mediastore_codecs"  # an attribute of litemongo's documents table: client codecs
 
 
 def _store(collection: Any) -> Any | None:
@@ -89,14 +90,36 @@ def _checked(fields: str) -> str:
     return fields if "_id" in fields.split(",") else f"{fields},_id"
 
 
-def _indexes(store: Any) -> list[list[str]]:
-    """The field lists of the collection file's ordered indexes.
+def _answers(store: Any) -> tuple[dict[Any, Any], int]:
+    """Answers kept for the collection file as it is now, and its schema version.
+
+    What a query answers is a function of the file's content, which has not changed while
+    this connection has made no change (total_changes, rolled-back ones included) and no
+    other connection has committed one (data_version) nor changed the schema. So counts
+    that read every index entry of a prefix (e.g. a text search) and the checks a plan
+    makes are asked once per state of the file. Nothing is kept from inside a transaction,
+    whose changes may yet be rolled back.
+    """
+    connection = store._connection
+    data_version, schema_version = connection.execute(
+        "SELECT data_version, schema_version FROM pragma_data_version, pragma_schema_version"
+    ).fetchone()
+    if connection.in_transaction:
+        return {}, schema_version
+    state = (connection.total_changes, data_version, schema_version)
+    kept = getattr(store, _ANSWERS, None)
+    if kept is None or kept[0] != state or len(kept[1]) >= _ANSWERS_KEPT:
+        kept = (state, {})
+        setattr(store, _ANSWERS, kept)
+    return kept[1], schema_version
+
+
+def _indexes(store: Any, version: int) -> list[list[str]]:
+    """The field lists of the collection file's ordered indexes at this schema version.
 
     Kept with the schema version they were read at: SQLite changes it with every change of
-    the file's schema, whichever connection makes it, so one cheap pragma says when to
-    read them again.
+    the file's schema, whichever connection makes it.
     """
-    version = store._connection.execute("PRAGMA schema_version").fetchone()[0]
     kept = getattr(store, _KEPT, None)
     if kept is not None and kept[0] == version:
         return kept[1]
@@ -112,8 +135,14 @@ def _indexes(store: Any) -> list[list[str]]:
 class _Plan:
     """An index that serves a listing: its equality prefix, sort and leftover filter."""
 
-    def __init__(self, store: Any, fields: list[str], where: list[tuple[str, bytes]]) -> None:
-        self.store, self.fields, self.where = store, fields, where
+    def __init__(
+        self,
+        store: Any,
+        fields: list[str],
+        where: list[tuple[str, bytes]],
+        answers: dict[Any, Any],
+    ) -> None:
+        self.store, self.fields, self.where, self.answers = store, fields, where, answers
         self.extra: Term | None = None
         # (field, term) when a counter can give the total: the filter beyond the equalities
         # is about one field of the index, or there is none (field None); else None.
@@ -130,10 +159,15 @@ class _Plan:
         """No document holds a value in the index's fields that the keys cannot rank."""
         # The same literal as the partial index's WHERE, so SQLite reads only that index.
         fields = _checked(",".join(self.fields))
-        row = self.store._connection.execute(
-            f"SELECT 1 FROM {self.store.DOCUMENTS} WHERE bson_odd(doc, '{fields}') LIMIT 1"  # nosec
-        ).fetchone()
-        return row is None
+        sql = f"SELECT 1 FROM {self.store.DOCUMENTS} WHERE bson_odd(doc, '{fields}') LIMIT 1"
+        return self._asked(sql, []) is None
+
+    def _asked(self, sql: str, args: Sequence[Any]) -> Any:
+        """The first row `sql` answers, asked once per state of the file."""
+        key = (sql, *args)
+        if key not in self.answers:
+            self.answers[key] = self.store._connection.execute(sql, args).fetchone()  # nosec
+        return self.answers[key]
 
     def has_lookalikes(self, alternates: list[list[bytes]]) -> bool:
         """Whether some document matches the equalities only by the engine's True == 1.
@@ -146,7 +180,7 @@ class _Plan:
         sql = f"SELECT 1 FROM {self.store.DOCUMENTS} WHERE {terms} LIMIT 1"  # nosec
         primary = tuple(key for _, key in self.where)
         others = (keys for keys in itertools.product(*alternates) if keys != primary)
-        return any(self.store._connection.execute(sql, keys).fetchone() for keys in others)
+        return any(self._asked(sql, keys) for keys in others)
 
     def count(self) -> int:
         """How many documents have the equality prefix and meet the translated terms."""
@@ -154,8 +188,7 @@ class _Plan:
             names, keys = [name for name, _ in self.where], [key for _, key in self.where]
             return counters.total(self.store, names, keys, *self.tally)
         terms, args = self._clause()
-        sql = f"SELECT count(*) FROM {self.store.DOCUMENTS} WHERE {terms}"  # nosec
-        return _counted(self.store, sql, args)
+        return self._asked(f"SELECT count(*) FROM {self.store.DOCUMENTS} WHERE {terms}", args)[0]
 
     def rows(
         self, sort: Sequence[tuple[str, int]], limit: int = -1, skip: int = 0
@@ -183,34 +216,6 @@ class _Plan:
             cursor.close()
 
 
-def _counted(store: Any, sql: str, args: list[Any]) -> int:
-    """A count, answered again from memory while the collection file has not changed.
-
-    A count the keys cannot give in one lookup (e.g. a text search) reads every index entry
-    of its prefix. Its result is a function of the file's content, which has not changed
-    while this connection has made no change (total_changes, rolled-back ones included) and
-    no other connection has committed one (data_version) nor changed the schema. Nothing is
-    kept from inside a transaction, whose changes may yet be rolled back.
-    """
-    connection = store._connection
-    if connection.in_transaction:  # what it sees may yet be rolled back
-        return connection.execute(sql, args).fetchone()[0]
-    state = (
-        connection.total_changes,
-        *connection.execute(
-            "SELECT data_version, schema_version FROM pragma_data_version, pragma_schema_version"
-        ).fetchone(),
-    )
-    kept = getattr(store, _COUNTED, None)
-    if kept is None or kept[0] != state or len(kept[1]) >= _COUNTS_KEPT:
-        kept = (state, {})
-        setattr(store, _COUNTED, kept)
-    key = (sql, *args)
-    if key not in kept[1]:
-        kept[1][key] = connection.execute(sql, args).fetchone()[0]
-    return kept[1][key]
-
-
 def plan(
     collection: Any, filter: Mapping[str, Any], sort: Sequence[tuple[str, int]]
 ) -> tuple[_Plan, dict[str, Any]] | None:
@@ -224,14 +229,16 @@ def plan(
         if not name.startswith("$") and "." not in name and isinstance(value, str | bool | int)
     }
     sorted_by = [name for name, _ in sort]
-    for fields in _indexes(store):
+    answers, schema_version = _answers(store)
+    for fields in _indexes(store, schema_version):
         # paginate() breaks ties by _id: the index orders the rest, SQLite sorts each tie.
         tie_break = sorted_by[-1] == "_id" and "_id" not in fields
         ordering = sorted_by[:-1] if tie_break else sorted_by
         prefix = _prefix(fields, ordering, equal)
         if prefix is None:
             continue
-        chosen = _Plan(store, fields, [(name, equal[name]) for name in fields[:prefix]])
+        where = [(name, equal[name]) for name in fields[:prefix]]
+        chosen = _Plan(store, fields, where, answers)
         alternates = [_lookalikes(filter[name]) for name in fields[:prefix]]
         if not chosen.is_exact() or chosen.has_lookalikes(alternates):
             return None
@@ -312,11 +319,11 @@ def page(
         return _fresh(collection, chosen.rows(sort, limit, skip)), chosen.count()
     # Filters beyond what the index answers: every document it yields is checked.
     docs, total = [], 0
-    with contextlib.closing(_matches(collection, engine, spec, chosen, sort)) as found:
+    with contextlib.closing(_matches(collection, engine, spec, chosen, sort, rest)) as found:
         for total, doc in enumerate(found, start=1):
             if skip < total <= skip + limit:
                 docs.append(doc)
-    return _as_returned(collection, engine, docs), total
+    return _as_returned(collection, engine, rest, docs), total
 
 
 def first(
@@ -331,17 +338,34 @@ def first(
     chosen, rest = indexed
     if not rest:
         return _fresh(collection, chosen.rows(sort, limit))
-    with contextlib.closing(_matches(collection, engine, spec, chosen, sort)) as found:
+    with contextlib.closing(_matches(collection, engine, spec, chosen, sort, rest)) as found:
         docs = list(itertools.islice(found, limit))
-    return _as_returned(collection, engine, docs)
+    return _as_returned(collection, engine, rest, docs)
 
 
 def _matches(
-    collection: Any, engine: Any, spec: Mapping[str, Any], chosen: _Plan, sort: Any
+    collection: Any,
+    engine: Any,
+    spec: Mapping[str, Any],
+    chosen: _Plan,
+    sort: Any,
+    rest: Mapping[str, Any],
 ) -> Iterator[dict[str, Any]]:
-    """The documents the index yields in order that meet the whole filter, as stored."""
+    """The documents the index yields in order that meet the whole filter.
+
+    Decoded straight to the client's form when what is left are equalities with strings
+    (e.g. a state), which need neither the engine's form nor its matcher; else as stored.
+    """
+    equalities = _string_equalities(rest)
     rows = chosen.rows(sort)
     try:
+        if equalities is not None:
+            codec = _client_codec(collection)
+            for blob in rows:
+                doc = bson.decode(blob, codec_options=codec)
+                if all(_equals(doc.get(name), text) for name, text in equalities):
+                    yield doc
+            return
         for blob in rows:
             doc = decode(collection, blob)
             if engine.filtering.filter_applies(spec, doc):
@@ -350,11 +374,29 @@ def _matches(
         rows.close()
 
 
+def _string_equalities(rest: Mapping[str, Any]) -> list[tuple[str, str]] | None:
+    """The leftover filter as {top-level field: string} equalities, or None if it is more."""
+    plain = all(
+        type(value) is str and not name.startswith("$") and "." not in name
+        for name, value in rest.items()
+    )
+    return list(rest.items()) if plain else None
+
+
+def _equals(value: Any, text: str) -> bool:
+    """The engine's equality with a string: the value is it, or an array holds it."""
+    return value == text or (isinstance(value, list) and text in value)
+
+
 def _client_codec(collection: Any) -> Any:
     """How the client wants documents decoded (timezone-aware dates or not)."""
-    return collection._store._documents._codec_options.with_options(
-        tz_aware=collection.codec_options.tz_aware
-    )
+    documents, tz_aware = collection._store._documents, collection.codec_options.tz_aware
+    base = documents._codec_options
+    kept = documents.__dict__.setdefault(_CODECS, {})
+    # Made once per base and choice: with_options builds a new CodecOptions each time.
+    if tz_aware not in kept or kept[tz_aware][0] is not base:
+        kept[tz_aware] = (base, base.with_options(tz_aware=tz_aware))
+    return kept[tz_aware][1]
 
 
 def _fresh(collection: Any, blobs: Iterator[bytes]) -> list[dict[str, Any]]:
@@ -363,8 +405,10 @@ def _fresh(collection: Any, blobs: Iterator[bytes]) -> list[dict[str, Any]]:
     return [bson.decode(blob, codec_options=codec) for blob in blobs]
 
 
-def _as_returned(collection: Any, engine: Any, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Documents decoded as the engine keeps them, with dates as the client wants them."""
-    if not collection.codec_options.tz_aware:
+def _as_returned(
+    collection: Any, engine: Any, rest: Mapping[str, Any], docs: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """_matches' documents with dates as the client wants them."""
+    if not collection.codec_options.tz_aware or _string_equalities(rest) is not None:
         return docs
     return [engine.helpers.make_datetime_timezone_aware_in_document(doc) for doc in docs]
