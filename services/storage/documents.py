@@ -15,6 +15,10 @@ import pymongo
 from services.core.errors import StorageUnavailable
 from services.storage import bsonkey, ordered
 
+# SQLite's page cache per connection, one per collection file (its default: 2,000 KiB).
+# Each fills as its file grows, so by default the worker's memory followed the data; 256
+# KiB held the soak's growth down with no listing slower (docs/benchmarks.md, "Soak").
+_PAGE_CACHE_KIB = 256
 # Methods whose results are cursors; the serialized proxy hands back lists instead.
 _CURSOR_METHODS = {"find", "aggregate", "list_indexes"}
 
@@ -377,4 +381,6 @@ class _AnyThreadSqlite:
         # Writes to a table with an ordered index call these functions: every connection
         # to the store's files needs them (bsonkey.py, ordered.py).
         bsonkey.register(connection)
+        # Pages beyond the cache are read again from the OS's file cache, not the disk.
+        connection.execute(f"PRAGMA cache_size = -{_PAGE_CACHE_KIB}")
         return connection
