@@ -58,7 +58,8 @@ class KeyedDatabaseStore(sqlite_store.DatabaseStore):
                 self._dirpath / name, codec_options=self._codec_options
             )
             # Replaced on the instance, not by a subclass: ordered.py knows litemongo's
-            # collection store by its type. litemongo builds its hash index only in here.
+            # collection store by its type. litemongo's own find_candidates is the only
+            # code that builds its hash index, so that index is never built.
             store.find_candidates = functools.partial(find_candidates, store)
             self._collections[name] = store
         return self._collections[name]
