@@ -15,6 +15,10 @@ import pymongo
 from services.core.errors import StorageUnavailable
 from services.storage import bsonkey, ordered
 
+# SQLite's page cache per connection, one per collection file (its default: 2,000 KiB).
+# Each fills as its file grows, so by default the worker's memory followed the data; 256
+# KiB held the soak's growth down with no listing slower (docs/benchmarks.md, "Soak").
+_PAGE_CACHE_KIB = 256
 # Methods whose results are cursors; the serialized proxy hands back lists instead.
 _CURSOR_METHODS = {"find", "aggregate", "list_indexes"}
 
@@ -162,9 +166,9 @@ class SerializedCollection:
     mongomock and litemongo evaluate find_one_and_update as a read and then a write, so two
     threads could both pass the same condition; real MongoDB makes each single-document
     update atomic. Running one call at a time restores that guarantee. Reads take the lock
-    too: litemongo shares one SQLite cursor and its in-memory indexes between all callers
-    of a collection, and mongomock's read paths are not thread-safe either (under the GIL
-    they would not run side by side anyway). Cursors are materialised into lists under the
+    too: litemongo shares one SQLite connection and cursor between all callers of a
+    collection, and mongomock's read paths are not thread-safe either (under the GIL they
+    would not run side by side anyway). Cursors are materialised into lists under the
     lock, so callers pass sort/limit/skip as keyword arguments instead of chaining them.
     The lock holds within one process only: the embedded store needs a single process.
     """
@@ -206,17 +210,23 @@ class SerializedCollection:
         return self._run(lambda: _embedded_find_one(self._collection, filter))
 
     def create_index(self, keys: Any, **options: Any) -> str:
-        """pymongo's create_index; on litemongo, also an ordered index for listings."""
+        """pymongo's create_index; on litemongo, also the SQLite indexes its lookups and
+        listings read."""
+
+        from services.storage import lookups  # imports litemongo, which production never loads
 
         def create() -> str:
             name = self._collection.create_index(keys, **options)
             ordered.ensure_ordered_index(self._collection, keys, options)
+            lookups.ensure_keyed_index(self._collection, keys)
             return name
 
         return self._run(create)
 
     def drop_index(self, name: str) -> None:
-        """pymongo's drop_index by name; on litemongo, also the ordered index mirroring it."""
+        """pymongo's drop_index by name; on litemongo, also the SQLite indexes mirroring it."""
+
+        from services.storage import lookups  # imports litemongo, which production never loads
 
         def drop() -> None:
             spec = self._collection.index_information().get(name, {})
@@ -224,6 +234,7 @@ class SerializedCollection:
             kept = [index["key"] for index in self._collection.index_information().values()]
             if spec.get("key") and spec["key"] not in kept:
                 ordered.drop_ordered_index(self._collection, spec["key"])
+                lookups.drop_keyed_index(self._collection, spec["key"], kept)
 
         self._run(drop)
 
@@ -339,15 +350,21 @@ class MongoDatabase:
 
 
 def open_embedded_database(directory: Path, name: str) -> SerializedDatabase:
-    """Open (creating if needed) a litemongo database that survives restarts."""
+    """Open (creating if needed) a litemongo database that survives restarts.
+
+    Its collections answer litemongo's candidate lookups from SQLite indexes (lookups.py),
+    so the worker keeps no in-process index of the documents.
+    """
     import litemongo  # embedded default only; production never loads it
     from litemongo import sqlite_store
+
+    from services.storage import lookups
 
     # Calls run on whichever request thread holds SerializedDatabase's lock, so the SQLite
     # connections litemongo opens must accept any thread (sqlite3 is built thread-safe here:
     # `sqlite3.threadsafety == 3`; the lock keeps use one thread at a time anyway).
     sqlite_store.sqlite3 = _AnyThreadSqlite()
-    client = litemongo.connect(str(directory), tz_aware=True)
+    client = litemongo.MongoClient(lookups.KeyedServerStore(directory), tz_aware=True)
     return SerializedDatabase(client[name], closer=client.close)
 
 
@@ -364,4 +381,6 @@ class _AnyThreadSqlite:
         # Writes to a table with an ordered index call these functions: every connection
         # to the store's files needs them (bsonkey.py, ordered.py).
         bsonkey.register(connection)
+        # Pages beyond the cache are read again from the OS's file cache, not the disk.
+        connection.execute(f"PRAGMA cache_size = -{_PAGE_CACHE_KIB}")
         return connection

@@ -258,3 +258,15 @@ def test_calls_from_many_threads_share_one_embedded_store(tmp_path):
     assert errors == []
     assert counters.find_one({"_id": "c"})["n"] == 100
     db.close()
+
+
+def test_each_file_of_the_embedded_store_has_a_small_page_cache(tmp_path):
+    db = open_embedded_database(tmp_path / "metadata", "cache")
+    try:
+        for name in ("first", "second"):
+            db[name].insert_one({"_id": name})
+            connection = db[name]._collection._store._connection
+            # Negative: KiB. SQLite's default is -2000; the soak's memory followed it.
+            assert connection.execute("PRAGMA cache_size").fetchone()[0] == -256
+    finally:
+        db.close()
