@@ -1,55 +1,49 @@
-"""The media API's rate limits: Flask-Limiter checks a view calls once it knows who is asking.
+"""The media API's rate limits: checks a view makes once it knows who is asking.
 
 The app's wiring builds one `RateLimits` per app (app/wiring/media.py) and keeps it in
 app.extensions; views call check_rate_limit() after authentication, so an anonymous flood
 never counts against a user and a refused token is a 401, not a 429. Counts use the moving
-window (no minute boundary to game) and real time, as Flask-Limiter and its storage keep it.
+window (no minute boundary to game) and real time, in the storage Flask-Limiter configures.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 
 from flask import current_app, g, request
-from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter import Limiter
+from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 
 LIMITS_KEY = "mediastore.media_limits"
-_KEY_ATTR = "media_rate_limit_key"
+KEY_PREFIX = "mediastore"
 _RETRY_ATTR = "media_retry_after"
 
 
 class RateLimits:
-    """Named limits (`upload`, `download`) on one app's limiter."""
+    """Named limits (`upload`, `download`) on one app's limiter.
+
+    Counted by the limiter's own strategy and storage (the `limits` package Flask-Limiter
+    runs on, configured by it): a view's check is one hit per limit, without the request
+    filtering and limit resolution Flask-Limiter's decorators repeat on every request.
+    """
 
     def __init__(self, limiter: Limiter, **limits: str) -> None:
         self.limiter = limiter
-        self._guards = {name: self._guard(name, value) for name, value in limits.items()}
-
-    def _guard(self, name: str, value: str) -> Callable[[], None]:
-        def within_limit() -> None:
-            return None
-
-        # Flask-Limiter files a decorated limit under the callable's qualified name.
-        within_limit.__qualname__ = within_limit.__name__ = f"media_{name}_rate_limit"
-        return self.limiter.limit(value, key_func=lambda: getattr(g, _KEY_ATTR), scope=name)(
-            within_limit
-        )
+        self._limits = {name: parse_many(value) for name, value in limits.items()}
 
     def check(self, name: str, key: str) -> None:
         """Count one request of `key` against the named limit; TooManyRequests past it."""
-        setattr(g, _KEY_ATTR, key)
-        try:
-            self._guards[name]()
-        except RateLimitExceeded as breach:
-            current = self.limiter.current_limit
-            window = current.limit.get_expiry() if current is not None else 60
-            # reset_at is whole seconds rounded up: never ask for more than one window.
-            wait = current.reset_at - time.time() if current is not None else window
-            setattr(g, _RETRY_ATTR, min(window, max(1, math.ceil(wait))))
-            raise TooManyRequests() from breach
+        strategy = self.limiter.limiter  # the in-memory fallback while storage is down
+        for item in self._limits[name]:
+            if strategy.hit(item, KEY_PREFIX, name, key):
+                continue
+            reset_at, _ = strategy.get_window_stats(item, KEY_PREFIX, name, key)
+            window = item.get_expiry()
+            # Never ask for more than one window, nor less than a second.
+            setattr(g, _RETRY_ATTR, min(window, max(1, math.ceil(reset_at - time.time()))))
+            raise TooManyRequests()
 
 
 def check_rate_limit(name: str, key: str) -> None:

@@ -56,22 +56,17 @@ def test_the_download_token_secret_is_kept_in_data_dir(make_app, settings, tmp_p
     assert secret.exists() and len(secret.read_text()) > 40
 
 
-def test_the_limiter_runs_only_where_a_view_checks_a_media_limit(app, client, auth):
-    from flask import request
-
+def test_a_limit_counts_only_the_requests_of_the_views_that_check_it(make_app, auth):
     from tests.blueprints.media.helpers import upload
     from tests.media import make_image
 
-    consulted = []
+    client = make_app(MEDIA_UPLOAD_RATE_LIMIT="2/minute").test_client()
+    for _ in range(3):
+        assert client.get("/health").status_code == 200
+        assert client.get("/storage-status", headers=auth()).status_code == 200
+        assert client.get("/api/v1/media", headers=auth()).status_code == 200
 
-    @app.extensions[LIMITS_KEY].limiter.request_filter
-    def record() -> bool:
-        consulted.append(request.path)
-        return False  # exempt nothing: only note that the limiter looked at the request
+    answers = [upload(client, auth(), make_image("png")).status_code for _ in range(3)]
 
-    assert client.get("/health").status_code == 200
-    assert client.get("/storage-status", headers=auth()).status_code == 200
-    assert client.get("/api/v1/media", headers=auth()).status_code == 200
-    assert consulted == []
-    assert upload(client, auth(), make_image("png")).status_code == 201
-    assert consulted == ["/api/v1/media/upload"]
+    assert answers == [201, 201, 429]
+    assert upload(client, auth("bob"), make_image("png")).status_code == 201  # per user
