@@ -268,7 +268,9 @@ def entities_phase(args, work: Path, procs: Processes, media: Media) -> list[Fig
                 runs.setdefault((name, count), []).append(rate)
     for _ in range(entities.LISTING_ROUNDS):
         for count, service in servers.items():
-            rate = entities.search_after_change_rate(service.url, headers, args.entity_requests)
+            rate = entities.search_after_change_rate(
+                service.url, headers, entities.AFTER_CHANGE_REQUESTS
+            )
             runs.setdefault(("search_after_change", count), []).append(rate)
     for service in servers.values():
         procs.stop(service)
@@ -302,7 +304,7 @@ def entities_phase(args, work: Path, procs: Processes, media: Media) -> list[Fig
             rates[name, few],
             f"{few:,} entities",
             None,  # a reference: what a search costs when its count is not kept
-            samples={"requests": args.entity_requests, "many": summary(runs[name, many])},
+            samples={"requests": entities.AFTER_CHANGE_REQUESTS, "many": summary(runs[name, many])},
         )
     )
     return figures
