@@ -13,7 +13,7 @@ from typing import Any
 import pymongo
 
 from services.core.errors import StorageUnavailable
-from services.storage import bsonkey, ordered
+from services.storage import bsonkey, ordered, ordered_rows
 
 # SQLite's page cache per connection, one per collection file (its default: 2,000 KiB).
 # Each fills as its file grows, so by default the worker's memory followed the data; 256
@@ -67,7 +67,7 @@ def _embedded_page(
     spec = engine.helpers.patch_datetime_awareness_in_document(dict(filter))
     indexed = ordered.plan(collection, filter, sort)
     if indexed is not None:
-        docs, total = ordered.page(collection, engine, spec, indexed, sort, skip, limit)
+        docs, total = ordered_rows.page(collection, engine, spec, indexed, sort, skip, limit)
         if projection is None:
             return docs, total  # decoded from the rows just read: nobody else holds them
         ids = [doc["_id"] for doc in docs]
@@ -109,7 +109,7 @@ def _embedded_first(
     fields = ("_id", *projection)
     indexed = ordered.plan(collection, filter, sort)
     if indexed is not None:
-        docs = ordered.first(collection, engine, spec, indexed, sort, limit)
+        docs = ordered_rows.first(collection, engine, spec, indexed, sort, limit)
         # Decoded from the rows just read: nobody else holds them, no copy is needed.
         return [{name: doc[name] for name in fields if name in doc} for doc in docs]
     resolve = engine.filtering.resolve_sort_key
@@ -139,8 +139,8 @@ def _returned(collection: Any, engine: Any, doc: dict[str, Any]) -> dict[str, An
 
 def _embedded_find_one(collection: Any, filter: Mapping[str, Any]) -> dict[str, Any] | None:
     """find_one(filter) without a cursor: the first match, returned as the cursor would."""
-    if ordered.readable_by_id(collection, filter):
-        return ordered.by_id(collection, filter["_id"])
+    if ordered_rows.readable_by_id(collection, filter):
+        return ordered_rows.by_id(collection, filter["_id"])
     engine = importlib.import_module(type(collection).__module__.rsplit(".", 1)[0])
     spec = engine.helpers.patch_datetime_awareness_in_document(dict(filter))
     for doc in collection._iter_documents(spec):

@@ -15,12 +15,9 @@ or a collection holding an odd document, returns None and the caller walks all m
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-
-import bson
 
 from services.storage import counters
 from services.storage.bsonkey import rank
@@ -30,10 +27,9 @@ _PREFIX = "ordered:"
 _KEPT = "_mediastore_ordered_indexes"  # an attribute of the litemongo store
 _ANSWERS = "_mediastore_answers"  # another: answers kept while the file is unchanged
 _ANSWERS_KEPT = 256
-_CODECS = "_mediastore_codecs"  # an attribute of litemongo's documents table: client codecs
 
 
-def _store(collection: Any) -> Any | None:
+def sqlite_store_of(collection: Any) -> Any | None:
     """The litemongo SQLite store of a collection, or None for any other engine."""
     store = getattr(collection, "_store", None)
     if type(store).__module__ != "litemongo.sqlite_store":
@@ -43,7 +39,7 @@ def _store(collection: Any) -> Any | None:
 
 def ensure_ordered_index(collection: Any, keys: Any, options: Mapping[str, Any]) -> None:
     """Mirror a create_index spec of two or more fields as an SQLite expression index."""
-    store = _store(collection)
+    store = sqlite_store_of(collection)
     if store is None or isinstance(keys, str) or options.get("sparse"):
         return
     if options.get("partialFilterExpression") or len(keys) < 2:
@@ -72,7 +68,7 @@ def ensure_ordered_index(collection: Any, keys: Any, options: Mapping[str, Any])
 
 def drop_ordered_index(collection: Any, keys: Any) -> None:
     """Drop the SQLite index mirroring a dropped create_index spec, if there is one."""
-    store = _store(collection)
+    store = sqlite_store_of(collection)
     if store is None or isinstance(keys, str):
         return
     fields = ",".join(str(name) for name, _ in keys)
@@ -132,7 +128,7 @@ def _indexes(store: Any, version: int) -> list[list[str]]:
     return indexes
 
 
-class _Plan:
+class Plan:
     """An index that serves a listing: its equality prefix, sort and leftover filter."""
 
     def __init__(
@@ -218,9 +214,9 @@ class _Plan:
 
 def plan(
     collection: Any, filter: Mapping[str, Any], sort: Sequence[tuple[str, int]]
-) -> tuple[_Plan, dict[str, Any]] | None:
+) -> tuple[Plan, dict[str, Any]] | None:
     """An exact index plan for the listing and the filter left to check, or None."""
-    store = _store(collection)
+    store = sqlite_store_of(collection)
     if store is None or not sort:
         return None
     equal = {
@@ -238,7 +234,7 @@ def plan(
         if prefix is None:
             continue
         where = [(name, equal[name]) for name in fields[:prefix]]
-        chosen = _Plan(store, fields, where, answers)
+        chosen = Plan(store, fields, where, answers)
         alternates = [_lookalikes(filter[name]) for name in fields[:prefix]]
         if not chosen.is_exact() or chosen.has_lookalikes(alternates):
             return None
@@ -281,134 +277,3 @@ def _lookalikes(value: Any) -> list[bytes]:
     if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
         keys.append(rank(int(value)) if isinstance(value, bool) else rank(bool(value)))
     return keys
-
-
-def by_id(collection: Any, doc_id: str) -> dict[str, Any] | None:
-    """The document with this string _id, read by its key, as a cursor would return it."""
-    store = _store(collection)
-    store._remove_expired_documents()  # TTL indexes, as the engine's every read does
-    row = store._connection.execute(
-        f"SELECT doc FROM {store.DOCUMENTS} WHERE _id = ?",  # nosec
-        (store._documents.encode_key(doc_id),),
-    ).fetchone()
-    return None if row is None else bson.decode(row[0], codec_options=_client_codec(collection))
-
-
-def readable_by_id(collection: Any, filter: Mapping[str, Any]) -> bool:
-    """Whether find_one(filter) can be a read by key: {_id: <string>} on litemongo."""
-    return len(filter) == 1 and type(filter.get("_id")) is str and _store(collection) is not None
-
-
-def decode(collection: Any, blob: bytes) -> dict[str, Any]:
-    """A stored document decoded as the engine decodes it."""
-    return collection._store._documents._decode_doc(blob)
-
-
-def page(
-    collection: Any,
-    engine: Any,
-    spec: Mapping[str, Any],
-    indexed: tuple[Any, dict[str, Any]],
-    sort: Sequence[tuple[str, int]],
-    skip: int,
-    limit: int,
-) -> tuple[list[dict[str, Any]], int]:
-    """The page's documents, freshly decoded as a cursor returns them, and the total."""
-    chosen, rest = indexed
-    if not rest:
-        return _fresh(collection, chosen.rows(sort, limit, skip)), chosen.count()
-    # Filters beyond what the index answers: every document it yields is checked.
-    docs, total = [], 0
-    with contextlib.closing(_matches(collection, engine, spec, chosen, sort, rest)) as found:
-        for total, doc in enumerate(found, start=1):
-            if skip < total <= skip + limit:
-                docs.append(doc)
-    return _as_returned(collection, engine, rest, docs), total
-
-
-def first(
-    collection: Any,
-    engine: Any,
-    spec: Mapping[str, Any],
-    indexed: tuple[Any, dict[str, Any]],
-    sort: Sequence[tuple[str, int]],
-    limit: int,
-) -> list[dict[str, Any]]:
-    """The first `limit` matches, read in an index's order, freshly decoded as returned."""
-    chosen, rest = indexed
-    if not rest:
-        return _fresh(collection, chosen.rows(sort, limit))
-    with contextlib.closing(_matches(collection, engine, spec, chosen, sort, rest)) as found:
-        docs = list(itertools.islice(found, limit))
-    return _as_returned(collection, engine, rest, docs)
-
-
-def _matches(
-    collection: Any,
-    engine: Any,
-    spec: Mapping[str, Any],
-    chosen: _Plan,
-    sort: Any,
-    rest: Mapping[str, Any],
-) -> Iterator[dict[str, Any]]:
-    """The documents the index yields in order that meet the whole filter.
-
-    Decoded straight to the client's form when what is left are equalities with strings
-    (e.g. a state), which need neither the engine's form nor its matcher; else as stored.
-    """
-    equalities = _string_equalities(rest)
-    rows = chosen.rows(sort)
-    try:
-        if equalities is not None:
-            codec = _client_codec(collection)
-            for blob in rows:
-                doc = bson.decode(blob, codec_options=codec)
-                if all(_equals(doc.get(name), text) for name, text in equalities):
-                    yield doc
-            return
-        for blob in rows:
-            doc = decode(collection, blob)
-            if engine.filtering.filter_applies(spec, doc):
-                yield doc
-    finally:
-        rows.close()
-
-
-def _string_equalities(rest: Mapping[str, Any]) -> list[tuple[str, str]] | None:
-    """The leftover filter as {top-level field: string} equalities, or None if it is more."""
-    plain = all(
-        type(value) is str and not name.startswith("$") and "." not in name
-        for name, value in rest.items()
-    )
-    return list(rest.items()) if plain else None
-
-
-def _equals(value: Any, text: str) -> bool:
-    """The engine's equality with a string: the value is it, or an array holds it."""
-    return value == text or (isinstance(value, list) and text in value)
-
-
-def _client_codec(collection: Any) -> Any:
-    """How the client wants documents decoded (timezone-aware dates or not)."""
-    documents, tz_aware = collection._store._documents, collection.codec_options.tz_aware
-    base = documents._codec_options
-    kept = documents.__dict__.setdefault(_CODECS, {})
-    # Made once per base and choice: with_options builds a new CodecOptions each time.
-    if tz_aware not in kept or kept[tz_aware][0] is not base:
-        kept[tz_aware] = (base, base.with_options(tz_aware=tz_aware))
-    return kept[tz_aware][1]
-
-
-def _fresh(collection: Any, blobs: Iterator[bytes]) -> list[dict[str, Any]]:
-    """Rows decoded straight to what the client asked for."""
-    codec = _client_codec(collection)
-    return [bson.decode(blob, codec_options=codec) for blob in blobs]
-
-
-def _as_returned(
-    collection: Any, engine: Any, rest: Mapping[str, Any], docs: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """_matches' documents with dates as the client wants them."""
-    if not collection.codec_options.tz_aware or _string_equalities(rest) is not None:
-        return docs
-    return [engine.helpers.make_datetime_timezone_aware_in_document(doc) for doc in docs]
