@@ -259,13 +259,15 @@ def entities_phase(args, work: Path, procs: Processes, media: Media) -> list[Fig
             procs, f"service-entities-{count}", "wsgi:app", service_env(args, data)
         )
     runs: dict[tuple[str, int], list[float]] = {}
+    cpu: dict[tuple[str, int], list[float]] = {}  # server microseconds per request
     for name, query in entities.LISTINGS.items():
         for _ in range(entities.LISTING_ROUNDS):
             for count, service in servers.items():
-                rate = entities.listing_rate(
-                    service.url, query, args.entity_requests, args.clients, min(20, count)
+                rate, micros = entities.listing_rate(
+                    service, query, args.entity_requests, args.clients, min(20, count)
                 )
                 runs.setdefault((name, count), []).append(rate)
+                cpu.setdefault((name, count), []).append(micros)
     for _ in range(entities.LISTING_ROUNDS):
         for count, service in servers.items():
             rate = entities.search_after_change_rate(
@@ -291,6 +293,8 @@ def entities_phase(args, work: Path, procs: Processes, media: Media) -> list[Fig
                     "clients": args.clients,
                     "many": summary(runs[name, many]),
                     "few": summary(runs[name, few]),
+                    "cpu_us_many": [round(v) for v in cpu[name, many]],
+                    "cpu_us_few": [round(v) for v in cpu[name, few]],
                 },
             )
         )

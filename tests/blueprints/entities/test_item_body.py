@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta, timezone
 
-from blueprints.entities.schemas import ItemRead, item_body
+from bson.tz_util import utc as bson_utc
+
+from blueprints.entities.schemas import ItemRead, item_body, utc_iso
 from services.entities.records import ITEM_FIELDS
 
 MOMENTS = [
@@ -14,6 +16,8 @@ MOMENTS = [
     datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=UTC),
     datetime(2026, 5, 1, 14, 0, tzinfo=timezone(timedelta(hours=2))),
     datetime(2026, 5, 1, 12, 0),  # naive: UTC
+    datetime(2026, 5, 1, 12, 0, 0, 999, tzinfo=bson_utc),  # as the stores read it back
+    datetime(2026, 5, 1, 12, 0, 30, tzinfo=bson_utc),
 ]
 VALUES = {
     "is_collection": [True, False],  # stored as booleans (the schema would pass 0 through)
@@ -49,3 +53,16 @@ def test_an_item_built_directly_equals_the_schema_s_dump_in_order_and_value():
         assert [(k, type(v), v) for k, v in built.items()] == [
             (k, type(v), v) for k, v in dumped.items()
         ]
+
+
+def test_dates_are_written_in_utc_with_a_z_and_milliseconds_only_when_there_are_any():
+    expected = [
+        None,
+        "2026-05-01T12:00:00Z",
+        "2026-05-01T12:00:00.123Z",
+        "2026-05-01T12:00:00Z",  # 14:00 at +02:00
+        "2026-05-01T12:00:00Z",
+        "2026-05-01T12:00:00.000Z",  # 999 microseconds: milliseconds written, truncated
+        "2026-05-01T12:00:30Z",
+    ]
+    assert [utc_iso(moment) for moment in MOMENTS] == expected
