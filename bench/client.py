@@ -68,17 +68,24 @@ def _fetch_range(session: requests.Session, url: str, headers: dict, start: int,
 
 
 class MultipartFile:
-    """A multipart/form-data body with one file field, read from disk 1 MiB at a time.
+    """A multipart/form-data body: plain `fields`, then one file field, read from disk 1 MiB
+    at a time.
 
     It has a length, so requests sends Content-Length instead of chunking, and it is
     iterable, so the body streams and the client never holds the file in memory.
     """
 
-    def __init__(self, path: Path, filename: str, field: str = "file") -> None:
+    def __init__(
+        self, path: Path, filename: str, field: str = "file", fields: dict[str, str] | None = None
+    ) -> None:
         self.path = path
         self.boundary = uuid.uuid4().hex
+        plain = "".join(
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            for name, value in (fields or {}).items()
+        )
         self.head = (
-            f"--{self.boundary}\r\n"
+            f"{plain}--{self.boundary}\r\n"
             f'Content-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
             "Content-Type: video/mp4\r\n\r\n"
         ).encode()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
@@ -14,7 +12,7 @@ from statistics import median
 import jwt
 import requests
 
-from bench.client import MIB, READ_BYTES, TIMEOUT, MultipartFile
+from bench.client import MIB, TIMEOUT, MultipartFile
 from bench.load import run_load
 from bench.memory import watch_rss
 from bench.procs import Server
@@ -45,34 +43,9 @@ def writer_token(secret: str, user_id: str = "bench-writer") -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-class EntityForm:
+def entity_form(path: Path) -> MultipartFile:
     """POST /entity/'s multipart body: is_collection=false, then the file as `image`, from disk."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.boundary = uuid.uuid4().hex
-        self.head = (
-            f"--{self.boundary}\r\n"
-            'Content-Disposition: form-data; name="is_collection"\r\n\r\nfalse\r\n'
-            f"--{self.boundary}\r\n"
-            'Content-Disposition: form-data; name="image"; filename="bench.mp4"\r\n'
-            "Content-Type: video/mp4\r\n\r\n"
-        ).encode()
-        self.tail = f"\r\n--{self.boundary}--\r\n".encode()
-
-    @property
-    def content_type(self) -> str:
-        return f"multipart/form-data; boundary={self.boundary}"
-
-    def __len__(self) -> int:
-        return len(self.head) + self.path.stat().st_size + len(self.tail)
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield self.head
-        with open(self.path, "rb") as file:
-            while chunk := file.read(READ_BYTES):
-                yield chunk
-        yield self.tail
+    return MultipartFile(path, "bench.mp4", field="image", fields={"is_collection": "false"})
 
 
 def _post(session: requests.Session, url: str, body, headers: dict) -> tuple[dict, float]:
@@ -113,7 +86,7 @@ def upload_vs_video_api(
             )
             os.sync()
             with watch_rss(service.worker_pid()) as rss:
-                item, seconds = _post(session, f"{service.url}/entity/", EntityForm(path), headers)
+                item, seconds = _post(session, f"{service.url}/entity/", entity_form(path), headers)
             if item.get("file_size") != size or item.get("type") != "video":
                 raise RuntimeError(f"entity upload stored {item}")
             rates["entity"].append(size / seconds / MB)
