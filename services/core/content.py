@@ -42,6 +42,24 @@ PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "
 # Pillow's WebP plugin reads the whole file into memory; larger WebP files are refused.
 MAX_WEBP_BYTES = 64 * MIB
 JPEG_DRAFT_SCALE = 8
+# Containers whose header lists every stream with its codec parameters (ISO BMFF and
+# QuickTime, Matroska and WebM). Opening one, ffmpeg's stream-info probe would decode the
+# first frame to guess what the header already says, or up to seven H.264 frames to guess
+# its reorder delay, and the check then decodes that frame again. Told to read one packet
+# and decode nothing, the probe costs a header read; the proof is the check's own decoder,
+# which these options do not reach. Other containers (MPEG-TS and -PS, FLV, ...) find their
+# streams by reading packets and keep ffmpeg's defaults.
+HEADER_CONTAINERS = frozenset(
+    {
+        "video/mp4",
+        "video/x-m4v",
+        "video/3gpp",
+        "video/quicktime",
+        "video/x-matroska",
+        "video/webm",
+    }
+)
+PROBE_WITHOUT_DECODING = {"skip_frame": "all", "probesize": "32"}
 
 
 @dataclass(frozen=True)
@@ -91,8 +109,9 @@ class ContentCheck:
                 log.info("content refused: %s (%s): %s", info.name, info.content_type, error)
                 raise UnsupportedMediaType(unsupported) from error
 
-    def _video(self, file: io.BufferedReader, _info: ObjectInfo) -> None:
-        with av.open(file, mode="r") as container:
+    def _video(self, file: io.BufferedReader, info: ObjectInfo) -> None:
+        probe = PROBE_WITHOUT_DECODING if info.content_type in HEADER_CONTAINERS else None
+        with av.open(file, mode="r", options=probe) as container:
             stream = next((s for s in container.streams.video if not _cover_picture(s)), None)
             if stream is None:
                 raise ValueError("no video stream")
