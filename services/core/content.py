@@ -4,8 +4,8 @@ Sniffing (sniff.py) names a type from the first bytes; that is not proof: a 32-b
 header followed by anything, or an audio-only Matroska, sniffs as video. Here the stored
 object is read back by ranges (never whole into memory) and decoded:
 
-- a video must hold a video stream (not a cover picture) that yields one decoded frame
-  within `max_packets` demuxed packets;
+- a video must hold a video stream (not a cover picture) whose first decoded frame comes
+  within `max_packets` demuxed packets, without errors the decoder had to conceal;
 - an image must decode (JPEG at 1/8 scale, which still reads every entropy-coded byte), and
   one whose header declares more than `max_image_pixels` is refused as too large (413)
   before a pixel is decoded: that is the decompression bomb's signature;
@@ -122,7 +122,12 @@ class ContentCheck:
             for count, packet in enumerate(container.demux(stream)):
                 if count >= self.limits.max_packets:
                     raise ValueError(f"no frame within {self.limits.max_packets} packets")
-                if packet.decode():
+                frames = packet.decode()
+                if frames and frames[0].is_corrupt:
+                    # Decoders conceal a damaged or cut frame (MPEG-4 part 2 fills in
+                    # what is missing) and say so on the frame: that frame is no proof.
+                    raise ValueError("the first frame decoded with errors")
+                if frames:
                     return
             raise ValueError("no decodable video frame")
 

@@ -92,6 +92,16 @@ def test_a_whole_clip_passes(store, tmp_path, muxer, encoder, content_type):
 
 
 @pytest.mark.parametrize(("muxer", "encoder", "content_type"), CLIPS.values(), ids=CLIPS.keys())
+def test_a_clip_cut_inside_its_first_frame_is_refused(
+    store, tmp_path, muxer, encoder, content_type
+):
+    data = encode_clip(tmp_path / "clip", muxer, encoder)
+    start, length = first_frame_span(data)
+    with pytest.raises(UnsupportedMediaType, match="refused"):
+        check(store, data[: start + length // 2], content_type)
+
+
+@pytest.mark.parametrize(("muxer", "encoder", "content_type"), CLIPS.values(), ids=CLIPS.keys())
 def test_a_clip_whose_first_frame_is_garbage_is_refused(
     store, tmp_path, muxer, encoder, content_type
 ):
