@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import av
 import requests
@@ -48,22 +49,19 @@ GRAIN_LEVELS = 6  # sensor grain: +-3 levels of luma, which is where a phone's b
 def write_noise_video(path: Path, size_bytes: int, seed: int) -> int:
     """Encode noise frames into an MP4 until it holds about size_bytes; returns its size."""
     rng = random.Random(seed)
+
+    def frame(_index: int) -> av.VideoFrame:
+        picture = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+        for plane in picture.planes:
+            plane.update(rng.randbytes(plane.line_size * plane.height))
+        return picture
+
     with av.open(str(path), "w", format="mp4") as box:
         stream = box.add_stream("mpeg4", rate=25)
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
         stream.bit_rate = 400_000_000
         stream.codec_context.gop_size = 25
-        written, index = 0, 0
-        while written < size_bytes:
-            frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
-            for plane in frame.planes:
-                plane.update(rng.randbytes(plane.line_size * plane.height))
-            frame.pts = index
-            for packet in stream.encode(frame):
-                written += packet.size
-                box.mux(packet)
-            index += 1
-        box.mux(stream.encode(None))
+        encode_until(box, stream, frame, size_bytes)
     return path.stat().st_size
 
 
@@ -74,35 +72,47 @@ def write_camera_video(path: Path, size_bytes: int, seed: int) -> int:
     half = (blue.width // 2, blue.height // 2)
     blue, red = blue.resize(half), red.resize(half)
     grains = [noise(rng, (CAMERA_WIDTH, CAMERA_HEIGHT), GRAIN_LEVELS) for _ in range(GRAINS)]
+
+    def frame(index: int) -> av.VideoFrame:
+        seconds = index / CAMERA_FPS
+        x = 2 * round(PAN[0] / 4 * (1 + math.sin(seconds * 0.7)))
+        y = 2 * round(PAN[1] / 4 * (1 + math.cos(seconds * 0.5)))
+        box_luma = (x, y, x + CAMERA_WIDTH, y + CAMERA_HEIGHT)
+        box_chroma = tuple(edge // 2 for edge in box_luma)
+        grain = grains[index % GRAINS]
+        planes = (
+            ImageChops.add(luma.crop(box_luma), grain, 1.0, -(GRAIN_LEVELS // 2)),
+            blue.crop(box_chroma),
+            red.crop(box_chroma),
+        )
+        picture = av.VideoFrame(CAMERA_WIDTH, CAMERA_HEIGHT, "yuv420p")
+        for plane, image in zip(picture.planes, planes, strict=True):
+            plane.update(image.tobytes())  # line_size == width at these sizes
+        return picture
+
     with av.open(str(path), "w", format="mp4") as box:
         stream = box.add_stream("libx264", rate=CAMERA_FPS)
         stream.width, stream.height, stream.pix_fmt = CAMERA_WIDTH, CAMERA_HEIGHT, "yuv420p"
         stream.bit_rate = CAMERA_BIT_RATE
         stream.codec_context.gop_size = CAMERA_FPS
         stream.codec_context.options = {"preset": "veryfast", "profile": "high", "bf": "0"}
-        written, index = 0, 0
-        while written < size_bytes:
-            seconds = index / CAMERA_FPS
-            x = 2 * round(PAN[0] / 4 * (1 + math.sin(seconds * 0.7)))
-            y = 2 * round(PAN[1] / 4 * (1 + math.cos(seconds * 0.5)))
-            box_luma = (x, y, x + CAMERA_WIDTH, y + CAMERA_HEIGHT)
-            box_chroma = tuple(edge // 2 for edge in box_luma)
-            grain = grains[index % GRAINS]
-            planes = (
-                ImageChops.add(luma.crop(box_luma), grain, 1.0, -(GRAIN_LEVELS // 2)),
-                blue.crop(box_chroma),
-                red.crop(box_chroma),
-            )
-            frame = av.VideoFrame(CAMERA_WIDTH, CAMERA_HEIGHT, "yuv420p")
-            for plane, image in zip(frame.planes, planes, strict=True):
-                plane.update(image.tobytes())  # line_size == width at these sizes
-            frame.pts = index
-            for packet in stream.encode(frame):
-                written += packet.size
-                box.mux(packet)
-            index += 1
-        box.mux(stream.encode(None))
+        encode_until(box, stream, frame, size_bytes)
     return path.stat().st_size
+
+
+def encode_until(
+    box: Any, stream: Any, frame: Callable[[int], av.VideoFrame], size_bytes: int
+) -> None:
+    """Encode frame(0), frame(1), ... into the stream until its packets hold size_bytes."""
+    written, index = 0, 0
+    while written < size_bytes:
+        picture = frame(index)
+        picture.pts = index
+        for packet in stream.encode(picture):
+            written += packet.size
+            box.mux(packet)
+        index += 1
+    box.mux(stream.encode(None))
 
 
 def camera_scene(rng: random.Random) -> Image.Image:
