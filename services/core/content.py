@@ -60,6 +60,9 @@ HEADER_CONTAINERS = frozenset(
     }
 )
 PROBE_WITHOUT_DECODING = {"skip_frame": "all", "probesize": "32"}
+# Deblocking (H.264, HEVC, VP8/VP9) smooths pixels after the bitstream has been parsed and
+# the frame rebuilt: it proves nothing about the bytes, and is 2% of a 1080p keyframe.
+DECODER_OPTIONS = {"skip_loop_filter": "all"}
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ class ContentCheck:
             if context.width * context.height > self.limits.max_video_pixels:
                 raise ValueError(f"video frame of {context.width}x{context.height}")
             context.thread_count = 1  # one core and one frame's buffers per check
+            context.options = dict(DECODER_OPTIONS)
             for count, packet in enumerate(container.demux(stream)):
                 if count >= self.limits.max_packets:
                     raise ValueError(f"no frame within {self.limits.max_packets} packets")
