@@ -217,7 +217,11 @@ VIDEOS: dict[str, tuple[Callable[[Path, int, int], int], str, str]] = {
         f"{CAMERA_WIDTH}x{CAMERA_HEIGHT} H.264 at {CAMERA_BIT_RATE // 1_000_000} Mbit/s",
         ", goal < 5%",
     ),
-    "noise": (write_noise_video, f"{WIDTH}x{HEIGHT} MPEG-4 noise (worst case)", ", reference"),
+    "noise": (
+        write_noise_video,
+        f"{WIDTH}x{HEIGHT} MPEG-4 part 2 noise at 400 Mbit/s",
+        ", reference",
+    ),
 }
 
 
