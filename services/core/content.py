@@ -47,8 +47,8 @@ JPEG_DRAFT_SCALE = 8
 # first frame to guess what the header already says, or up to seven H.264 frames to guess
 # its reorder delay, and the check then decodes that frame again. Told to read one packet
 # and decode nothing, the probe costs a header read; the proof is the check's own decoder,
-# which these options do not reach. Other containers (MPEG-TS and -PS, FLV, ...) find their
-# streams by reading packets and keep ffmpeg's defaults.
+# which these options do not reach. Other containers (MPEG-TS and -PS, FLV, AVI, Ogg, ...)
+# keep ffmpeg's defaults: some of them find their streams only by reading packets.
 HEADER_CONTAINERS = frozenset(
     {
         "video/mp4",
@@ -61,7 +61,7 @@ HEADER_CONTAINERS = frozenset(
 )
 PROBE_WITHOUT_DECODING = {"skip_frame": "all", "probesize": "32"}
 # Deblocking (H.264, HEVC, VP8/VP9) smooths pixels after the bitstream has been parsed and
-# the frame rebuilt: it proves nothing about the bytes, and is 2% of a 1080p keyframe.
+# the frame rebuilt: it proves nothing about the bytes, and is ~2% of a 1080p keyframe.
 DECODER_OPTIONS = {"skip_loop_filter": "all"}
 
 
