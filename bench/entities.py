@@ -21,7 +21,7 @@ from bench.results import Figure, summary
 MB = 1_000_000
 RSS_LIMIT_MIB = 64
 WARM_UP = 10
-LISTING_ROUNDS = 3  # alternating rounds per listing; the figure is their median
+LISTING_ROUNDS = 5  # alternating rounds per listing; the figure is their median
 AFTER_CHANGE_REQUESTS = 100  # searches per round, each after a PATCH (one client)
 BATCH = 1000
 # The listings measured: the plain one, past versions, and a search every seeded label matches.

@@ -29,7 +29,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--status-requests", type=int, default=2000, help="status GETs per pass")
     parser.add_argument("--status-users", type=int, nargs=2, default=(10, 10_000))
     parser.add_argument("--entity-counts", type=int, nargs=2, default=(10, 10_000))
-    parser.add_argument("--entity-requests", type=int, default=600, help="listings per round")
+    parser.add_argument("--entity-requests", type=int, default=2000, help="listings per round")
     parser.add_argument("--seed", type=int, default=20240229)
     parser.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset")
     parser.add_argument("--output", type=Path, default=ROOT / "bench/results/latest.json")
